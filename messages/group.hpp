@@ -47,7 +47,7 @@ std::string to_string(const start_position& x);
 
 // -- membership (member -> coordinator) -------------------------------------------------------
 
-/// -> caf::unit, or errc::member_exists when `member` is already in the group.
+/// -> ok_atom, or errc::member_exists when `member` is already in the group.
 /// The coordinator monitors `handle`: its death is a leave.
 struct join_group {
   std::string member;
@@ -61,7 +61,7 @@ struct join_group {
   }
 };
 
-/// -> caf::unit. The member's partitions are revoked and handed to the others.
+/// -> ok_atom. The member's partitions are revoked and handed to the others.
 struct leave_group {
   std::string member;
 

@@ -44,6 +44,7 @@ struct append_batch {
 /// `duplicate` is true when the batch had been appended before (a producer retry): the
 /// offsets are the original ones.
 struct append_ack {
+  std::string topic;
   partition_id partition;
   producer_id producer;
   uint64_t seq = 0;
@@ -54,7 +55,7 @@ struct append_ack {
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, append_ack& x) {
-    return f(caf::meta::type_name("append_ack"), x.partition, x.producer, x.seq, x.base, x.count,
+    return f(caf::meta::type_name("append_ack"), x.topic, x.partition, x.producer, x.seq, x.base, x.count,
              x.duplicate, x.error);
   }
 };

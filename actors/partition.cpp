@@ -1,0 +1,246 @@
+#include "actors/partition.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include "base/logging.hpp"
+#include "messages/atoms.hpp"
+#include "messages/errors.hpp"
+
+namespace herald {
+
+namespace {
+
+auto& logger() {
+  static auto l = log::get("partition");
+  return l;
+}
+
+using self_ptr = partition_actor_t*;
+
+/// Pushes records to one group's member while it has credit and records are visible.
+void deliver(self_ptr self, const std::string& group, partition_state::cursor& c) {
+  auto& st = self->state;
+  const auto visible = st.log->durable_offset();
+  while (c.credit > 0 && c.next < visible) {
+    delivery d;
+    d.topic = st.topic;
+    d.partition = st.partition;
+    d.assignment = c.assignment;
+    auto n = static_cast<int32_t>(std::min<int64_t>(c.credit, st.options.max_delivery_events));
+    auto next = st.log->read(c.next, n, st.options.max_delivery_bytes, d.slices);
+    if (!next) {
+      if (is(next.error(), errc::offset_out_of_range)) {
+        auto start = st.log->start_offset();
+        logger()->warn("topic={} partition={} group={} event=cursor_below_log_start next={} "
+                       "start={} skipped={} reason=retention",
+                       st.topic, st.partition.value, group, c.next.value, start.value,
+                       start - c.next);
+        c.next = start;
+        continue;
+      }
+      logger()->error("topic={} partition={} group={} event=read_failed offset={} error=\"{}\"",
+                      st.topic, st.partition.value, group, c.next.value, describe(next.error()));
+      return;
+    }
+    if (d.slices.empty()) return;
+    int32_t count = 0;
+    for (auto& s : d.slices) count += static_cast<int32_t>(s.count);
+    d.first = d.slices.front().first_offset();
+    d.next = *next;
+    d.count = count;
+    c.next = *next;
+    c.credit -= count;
+    c.delivered += count;
+    self->send(c.member, std::move(d));
+  }
+}
+
+void deliver_all(self_ptr self) {
+  for (auto& [group, c] : self->state.groups) deliver(self, group, c);
+}
+
+offset resolve_start(self_ptr self, const subscribe_group& req) {
+  auto& log = *self->state.log;
+  if (req.from.value >= 0) return std::clamp(req.from, log.start_offset(), log.end_offset());
+  switch (req.start.from) {
+    case start_position::kind::earliest: return log.start_offset();
+    case start_position::kind::latest: return log.end_offset();
+    case start_position::kind::at_offset:
+      return std::clamp(offset{req.start.value}, log.start_offset(), log.end_offset());
+    case start_position::kind::at_time: return log.offset_for_time(timestamp{req.start.value});
+  }
+  return log.start_offset();
+}
+
+/// The earlier ack for a retried batch, if this producer's batch `seq` was appended before.
+const partition_state::sent_batch* find_duplicate(self_ptr self, producer_id pid, uint64_t seq) {
+  auto it = self->state.producers.find(pid.value);
+  if (it == self->state.producers.end()) return nullptr;
+  for (auto& b : it->second)
+    if (b.seq == seq) return &b;
+  return nullptr;
+}
+
+void remember(self_ptr self, producer_id pid, uint64_t seq, offset base, int32_t count) {
+  auto& window = self->state.producers[pid.value];
+  window.push_back({seq, base, count});
+  while (window.size() > static_cast<size_t>(self->state.options.producer_dedupe_window))
+    window.pop_front();
+}
+
+void apply_retention(self_ptr self) {
+  auto& st = self->state;
+  auto deleted = st.log->enforce_retention(st.config.retention, timestamp::now());
+  if (deleted > 0)
+    logger()->debug("topic={} partition={} event=retention deleted={} start={}", st.topic,
+                    st.partition.value, deleted, st.log->start_offset().value);
+}
+
+append_ack handle_append(self_ptr self, append_batch& msg) {
+  auto& st = self->state;
+  append_ack ack;
+  ack.topic = st.topic;
+  ack.partition = st.partition;
+  if (!msg.batch) {
+    ack.error = make_error(errc::invalid_argument, "append without a batch");
+    return ack;
+  }
+  ack.producer = msg.batch->producer();
+  ack.seq = msg.batch->producer_seq();
+  if (msg.partition != st.partition) {
+    ack.error = make_error(errc::unknown_partition,
+                           "batch for partition " + std::to_string(msg.partition.value) +
+                               " sent to partition " + std::to_string(st.partition.value) +
+                               " of '" + st.topic + "'");
+    return ack;
+  }
+  if (ack.producer.value != 0) {
+    if (auto dup = find_duplicate(self, ack.producer, ack.seq)) {
+      ack.base = dup->base;
+      ack.count = dup->count;
+      ack.duplicate = true;
+      return ack;
+    }
+  }
+  auto info = st.log->append(msg.batch, timestamp::now());
+  if (!info) {
+    logger()->error("topic={} partition={} event=append_failed producer={} seq={} error=\"{}\"",
+                    st.topic, st.partition.value, ack.producer.value, ack.seq,
+                    describe(info.error()));
+    ack.error = std::move(info.error());
+    return ack;
+  }
+  ack.base = info->base;
+  ack.count = info->count;
+  ++st.appended_batches;
+  st.appended_events += info->count;
+  if (ack.producer.value != 0) remember(self, ack.producer, ack.seq, info->base, info->count);
+  return ack;
+}
+
+}  // namespace
+
+caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
+  auto& st = self->state;
+  st.topic = std::move(args.topic);
+  st.partition = args.partition;
+  st.config = std::move(args.config);
+  st.options = args.options;
+  st.log = std::move(*args.storage);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& groups = self->state.groups;
+    for (auto it = groups.begin(); it != groups.end();) {
+      if (it->second.member.address() == dm.source)
+        it = groups.erase(it);
+      else
+        ++it;
+    }
+  });
+  if (st.config.retention.max_age_ms >= 0) {
+    auto interval = std::chrono::milliseconds{
+        std::clamp<int64_t>(st.config.retention.max_age_ms / 4, 10, 1000)};
+    self->delayed_send(self, interval, retention_tick_atom::value);
+  }
+  return {
+      [self](append_batch& msg) {
+        auto ack = handle_append(self, msg);
+        bool appended = !ack.error && !ack.duplicate;
+        if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+          self->send(sender, std::move(ack));
+        if (appended) {
+          auto& r = self->state.config.retention;
+          if (r.max_events >= 0 || r.max_bytes >= 0) apply_retention(self);
+          deliver_all(self);
+        }
+      },
+      [self](subscribe_group& req) -> caf::result<offset> {
+        auto& st = self->state;
+        auto it = st.groups.find(req.group);
+        if (it != st.groups.end() && req.assignment < it->second.assignment)
+          return make_error(errc::fenced, "group '" + req.group + "' on " + st.topic + "/" +
+                                              std::to_string(st.partition.value) +
+                                              " is already owned under a newer assignment");
+        auto start = resolve_start(self, req);
+        auto& c = st.groups[req.group];
+        if (c.member != req.member) self->monitor(req.member);
+        c.member = req.member;
+        c.assignment = req.assignment;
+        c.next = start;
+        c.credit = req.credit;
+        logger()->debug("topic={} partition={} group={} event=subscribed epoch={} start={}",
+                        st.topic, st.partition.value, req.group, req.assignment.value,
+                        start.value);
+        deliver(self, req.group, c);
+        return start;
+      },
+      [self](unsubscribe_group& req) {
+        auto& groups = self->state.groups;
+        auto it = groups.find(req.group);
+        if (it != groups.end() && it->second.assignment == req.assignment) groups.erase(it);
+      },
+      [self](grant_credit& msg) {
+        auto& groups = self->state.groups;
+        auto it = groups.find(msg.group);
+        if (it == groups.end() || it->second.assignment != msg.assignment) return;
+        it->second.credit += msg.n;
+        deliver(self, it->first, it->second);
+      },
+      [self](read_records& req) -> caf::result<read_result> {
+        auto& log = *self->state.log;
+        read_result r;
+        auto next = log.read(req.from, req.max_events, req.max_bytes, r.slices);
+        if (!next) return std::move(next.error());
+        r.next = *next;
+        r.end = log.end_offset();
+        return r;
+      },
+      [self](offset_for_time& req) { return self->state.log->offset_for_time(req.time); },
+      [self](get_partition_status) {
+        auto& st = self->state;
+        auto s = st.log->stats();
+        partition_status out;
+        out.topic = st.topic;
+        out.partition = st.partition;
+        out.start = s.start;
+        out.end = s.end;
+        out.retained_events = s.events;
+        out.retained_bytes = s.bytes;
+        out.appended_events = st.appended_events;
+        out.appended_batches = st.appended_batches;
+        for (auto& [g, c] : st.groups)
+          out.groups.push_back({g, c.assignment, c.next, c.credit, c.delivered});
+        return out;
+      },
+      [self](retention_tick_atom) {
+        apply_retention(self);
+        auto ms = std::clamp<int64_t>(self->state.config.retention.max_age_ms / 4, 10, 1000);
+        self->delayed_send(self, std::chrono::milliseconds{ms}, retention_tick_atom::value);
+      },
+  };
+}
+
+}  // namespace herald

@@ -1,0 +1,372 @@
+#include "actors/producer.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+
+#include "base/logging.hpp"
+#include "messages/errors.hpp"
+#include "messages/json.hpp"
+#include "messages/partitioner.hpp"
+
+namespace herald {
+
+namespace {
+
+auto& logger() {
+  static auto l = log::get("producer");
+  return l;
+}
+
+std::string lane_name(const std::string& topic, partition_id p) {
+  return topic + "/" + std::to_string(p.value);
+}
+
+}  // namespace
+
+struct producer_core::sync_waiter {
+  std::vector<publish_ack> acks;
+  size_t remaining = 0;
+  caf::error error;
+};
+
+producer_core::producer_core(caf::actor_system& sys, producer_id id, producer_options opts,
+                             metadata_fn md)
+    : sys_(sys), id_(id), opts_(opts), metadata_(std::move(md)) {}
+
+producer_core::~producer_core() = default;
+
+void producer_core::start() { actor_ = sys_.spawn(producer_actor, shared_from_this()); }
+
+producer_stats producer_core::stats() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return stats_;
+}
+
+caf::error producer_core::check(const event& ev) const {
+  if (ev.topic().empty())
+    return make_error(errc::invalid_event, "event has no topic; build it with "
+                                           "event::builder{topic, type}");
+  if (ev.type().empty())
+    return make_error(errc::invalid_event, "event for topic '" + std::string{ev.topic()} +
+                                               "' has an empty type; every event needs a type "
+                                               "such as \"OrderPlaced\"");
+  if (ev.id().empty())
+    return make_error(errc::invalid_event, "event has no id; create events with "
+                                           "event::builder{...}.build()");
+  if (opts_.validate_json && !ev.is_tombstone()) {
+    if (auto err = validate_json(ev.payload()))
+      return make_error(errc::invalid_json, "event " + std::string{ev.id_text()} + " (" +
+                                                std::string{ev.type()} + " for topic '" +
+                                                std::string{ev.topic()} +
+                                                "'): " + describe(err));
+  }
+  return caf::none;
+}
+
+caf::expected<producer_core::topic_entry*> producer_core::topic_for(lock_t&,
+                                                                    std::string_view name) {
+  if (last_topic_ && last_topic_->meta.name == name) return last_topic_;
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    // Rare (once per topic): the registry round trip happens under the lock.
+    auto md = metadata_(std::string{name});
+    if (!md) return std::move(md.error());
+    auto entry = std::make_unique<topic_entry>();
+    entry->meta = std::move(*md);
+    auto reserve = static_cast<size_t>(std::min(opts_.batch_max_bytes, 64 * 1024));
+    for (size_t p = 0; p < entry->meta.partitions.size(); ++p) {
+      auto l = std::make_unique<lane>();
+      l->topic = entry->meta.name;
+      l->partition = partition_id{static_cast<int32_t>(p)};
+      l->actor = entry->meta.partitions[p];
+      l->open = batch_builder{reserve};
+      entry->lanes.push_back(std::move(l));
+    }
+    caf::anon_send(actor_, entry->meta.partitions);  // the actor monitors them
+    it = topics_.emplace(entry->meta.name, std::move(entry)).first;
+  }
+  last_topic_ = it->second.get();
+  return last_topic_;
+}
+
+bool producer_core::full(const lane& l) const {
+  return l.open.count() >= static_cast<uint32_t>(opts_.batch_max_events) ||
+         l.open.size_bytes() >= static_cast<size_t>(opts_.batch_max_bytes);
+}
+
+void producer_core::seal_and_send(lane& l) {
+  auto count = static_cast<int32_t>(l.open.count());
+  auto batch = l.open.seal(id_, l.next_seq);
+  l.inflight.push_back({l.next_seq, count, std::move(l.open_waiters)});
+  l.open_waiters.clear();
+  ++l.next_seq;
+  ++stats_.batches;
+  caf::send_as(actor_, l.actor, append_batch{l.partition, std::move(batch)});
+}
+
+caf::error producer_core::enqueue(lock_t& lk, const event& ev,
+                                  const std::shared_ptr<sync_waiter>& w, uint32_t slot,
+                                  clock::time_point deadline) {
+  if (closed_) return make_error(errc::producer_closed, "publish on a closed producer");
+  auto t = topic_for(lk, ev.topic());
+  if (!t) return std::move(t.error());
+  auto& topic = **t;
+  auto size = batch_builder::encoded_size(ev);
+  if (size > topic.meta.config.max_event_bytes)
+    return make_error(errc::event_too_large,
+                      "event " + std::string{ev.id_text()} + " is " + std::to_string(size) +
+                          " bytes encoded; topic '" + topic.meta.name + "' accepts at most " +
+                          std::to_string(topic.meta.config.max_event_bytes) +
+                          " (max_event_bytes): make the event smaller or raise the limit");
+  const auto n = static_cast<int32_t>(topic.lanes.size());
+  auto idx = ev.key().empty() ? static_cast<int32_t>(topic.sticky % n)
+                              : partition_for_key(ev.key(), n);
+  auto& l = *topic.lanes[idx];
+  if (!l.actor)
+    return make_error(errc::unknown_partition,
+                      "partition " + lane_name(l.topic, l.partition) +
+                          " stopped; nothing was published (retry when it is back)");
+  // Back-pressure: wait for a free slot while the open batch is full and the lane is at its
+  // in-flight limit.
+  while (full(l)) {
+    if (l.inflight.size() < static_cast<size_t>(opts_.max_inflight_batches)) {
+      seal_and_send(l);
+      if (ev.key().empty()) ++topic.sticky;
+      break;
+    }
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && full(l) &&
+        l.inflight.size() >= static_cast<size_t>(opts_.max_inflight_batches))
+      return make_error(errc::timeout,
+                        "partition " + lane_name(l.topic, l.partition) +
+                            " acknowledged nothing for " +
+                            std::to_string(opts_.send_timeout.count()) +
+                            " ms and the producer's buffer for it is full; the broker is "
+                            "overloaded or stopped. Nothing of this event was accepted");
+    if (closed_) return make_error(errc::producer_closed, "producer closed while publishing");
+    if (!l.actor) return make_error(errc::unknown_partition,
+                                    "partition " + lane_name(l.topic, l.partition) + " stopped");
+  }
+  if (auto err = l.open.add(ev)) return err;
+  if (w) {
+    w->acks[slot].id = ev.id();
+    l.open_waiters.push_back({w, slot, l.open.count() - 1});
+  }
+  ++stats_.published;
+  ++stats_.outstanding;
+  if (l.inflight.size() < static_cast<size_t>(opts_.max_inflight_batches) &&
+      (l.inflight.empty() || full(l))) {
+    seal_and_send(l);
+    if (ev.key().empty()) ++topic.sticky;
+  }
+  return caf::none;
+}
+
+caf::error producer_core::publish_async(const event& ev) {
+  if (auto err = check(ev)) return err;
+  lock_t lk{mtx_};
+  return enqueue(lk, ev, nullptr, 0, clock::now() + opts_.send_timeout);
+}
+
+void producer_core::ship_open(bool force) {
+  for (auto& [name, t] : topics_)
+    for (auto& l : t->lanes)
+      if (l->actor && !l->open.empty() &&
+          l->inflight.size() < static_cast<size_t>(opts_.max_inflight_batches) &&
+          (force || l->inflight.empty()))
+        seal_and_send(*l);
+}
+
+caf::expected<std::vector<publish_ack>> producer_core::await(lock_t& lk, sync_waiter& w) {
+  ship_open(true);
+  auto deadline = clock::now() + opts_.ack_timeout;
+  while (w.remaining > 0) {
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && w.remaining > 0)
+      return make_error(errc::timeout,
+                        "no acknowledgement within " + std::to_string(opts_.ack_timeout.count()) +
+                            " ms; the events may still be appended (a retry is deduplicated "
+                            "only by an idempotent consumer)");
+  }
+  if (w.error) return w.error;
+  return std::move(w.acks);
+}
+
+caf::expected<publish_ack> producer_core::publish(const event& ev) {
+  if (auto err = check(ev)) return err;
+  auto w = std::make_shared<sync_waiter>();
+  w->acks.resize(1);
+  w->remaining = 1;
+  lock_t lk{mtx_};
+  if (auto err = enqueue(lk, ev, w, 0, clock::now() + opts_.send_timeout)) return err;
+  auto acks = await(lk, *w);
+  if (!acks) return std::move(acks.error());
+  return std::move(acks->front());
+}
+
+caf::expected<std::vector<publish_ack>> producer_core::publish(const std::vector<event>& evs) {
+  for (size_t i = 0; i < evs.size(); ++i)
+    if (auto err = check(evs[i]))
+      return make_error(static_cast<errc>(err.code()),
+                        "event " + std::to_string(i) + " of the batch: " + describe(err) +
+                            "; nothing of the batch was published");
+  auto w = std::make_shared<sync_waiter>();
+  w->acks.resize(evs.size());
+  w->remaining = evs.size();
+  lock_t lk{mtx_};
+  auto deadline = clock::now() + opts_.send_timeout;
+  for (size_t i = 0; i < evs.size(); ++i) {
+    if (auto err = enqueue(lk, evs[i], w, static_cast<uint32_t>(i), deadline)) {
+      // The events before i are accepted and will be acknowledged; report which were not.
+      w->remaining -= evs.size() - i;
+      return make_error(static_cast<errc>(err.code()),
+                        "event " + std::to_string(i) + " of the batch: " + describe(err) +
+                            "; events before it were accepted, it and those after were not");
+    }
+  }
+  return await(lk, *w);
+}
+
+caf::error producer_core::flush() {
+  lock_t lk{mtx_};
+  ship_open(true);
+  auto deadline = clock::now() + opts_.ack_timeout;
+  while (stats_.outstanding > 0) {
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && stats_.outstanding > 0)
+      return make_error(errc::timeout, std::to_string(stats_.outstanding) +
+                                           " events not acknowledged within " +
+                                           std::to_string(opts_.ack_timeout.count()) + " ms");
+  }
+  if (failed_since_flush_ > 0) {
+    auto err = make_error(errc::storage_failure,
+                          std::to_string(failed_since_flush_) +
+                              " events failed since the last flush; first error: " +
+                              describe(first_error_));
+    failed_since_flush_ = 0;
+    first_error_ = caf::none;
+    return err;
+  }
+  return caf::none;
+}
+
+void producer_core::close() {
+  {
+    lock_t lk{mtx_};
+    if (closed_) return;
+  }
+  if (auto err = flush())
+    logger()->warn("producer={} event=close_flush_failed error=\"{}\"", id_.value,
+                   describe(err));
+  caf::actor actor;
+  {
+    lock_t lk{mtx_};
+    closed_ = true;
+    for (auto& [name, t] : topics_)
+      for (auto& l : t->lanes)
+        fail_lane(*l, make_error(errc::producer_closed, "producer closed before the "
+                                                        "acknowledgement arrived"));
+    actor = std::move(actor_);
+    cv_.notify_all();
+  }
+  if (actor) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+void producer_core::fail_lane(lane& l, const caf::error& err) {
+  auto fail = [&](std::vector<waiter_ref>& ws, int32_t count) {
+    for (auto& r : ws) {
+      if (!r.waiter->error) r.waiter->error = err;
+      --r.waiter->remaining;
+    }
+    stats_.failed += count;
+    stats_.outstanding -= count;
+    failed_since_flush_ += count;
+    if (!first_error_) first_error_ = err;
+  };
+  for (auto& ib : l.inflight) fail(ib.waiters, ib.count);
+  l.inflight.clear();
+  if (!l.open.empty()) {
+    fail(l.open_waiters, static_cast<int32_t>(l.open.count()));
+    l.open_waiters.clear();
+    l.open.seal(id_, 0);  // drop the records
+  }
+}
+
+producer_core::lane* producer_core::find_lane(const std::string& topic, partition_id p) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return nullptr;
+  auto idx = static_cast<size_t>(p.value);
+  return idx < it->second->lanes.size() ? it->second->lanes[idx].get() : nullptr;
+}
+
+void producer_core::on_ack(append_ack& ack) {
+  lock_t lk{mtx_};
+  auto* l = find_lane(ack.topic, ack.partition);
+  if (!l || l->inflight.empty() || l->inflight.front().seq != ack.seq) {
+    logger()->error("producer={} topic={} partition={} event=unexpected_ack seq={}", id_.value,
+                    ack.topic, ack.partition.value, ack.seq);
+    return;
+  }
+  auto ib = std::move(l->inflight.front());
+  l->inflight.pop_front();
+  if (ack.error) {
+    logger()->error("producer={} topic={} partition={} event=batch_refused seq={} events={} "
+                    "error=\"{}\"",
+                    id_.value, ack.topic, ack.partition.value, ack.seq, ib.count,
+                    describe(ack.error));
+    for (auto& r : ib.waiters) {
+      if (!r.waiter->error) r.waiter->error = ack.error;
+      --r.waiter->remaining;
+    }
+    stats_.failed += ib.count;
+    failed_since_flush_ += ib.count;
+    if (!first_error_) first_error_ = ack.error;
+  } else {
+    for (auto& r : ib.waiters) {
+      auto& a = r.waiter->acks[r.slot];
+      a.topic = ack.topic;
+      a.partition = ack.partition;
+      a.offset = ack.base + r.index;
+      --r.waiter->remaining;
+    }
+    stats_.acknowledged += ib.count;
+  }
+  stats_.outstanding -= ib.count;
+  // Keep the lane's pipeline fed: what accumulated during the round trip goes now.
+  if (l->actor && !l->open.empty() &&
+      l->inflight.size() < static_cast<size_t>(opts_.max_inflight_batches))
+    seal_and_send(*l);
+  cv_.notify_all();
+}
+
+void producer_core::on_down(const caf::actor_addr& source, const caf::error& reason) {
+  lock_t lk{mtx_};
+  for (auto& [name, t] : topics_) {
+    for (auto& l : t->lanes) {
+      if (l->actor && l->actor.address() == source) {
+        logger()->error("producer={} topic={} partition={} event=partition_down in_flight={} "
+                        "reason=\"{}\"",
+                        id_.value, l->topic, l->partition.value, l->inflight.size(),
+                        describe(reason));
+        fail_lane(*l, make_error(errc::unknown_partition,
+                                 "partition " + lane_name(l->topic, l->partition) +
+                                     " stopped before acknowledging (" + describe(reason) +
+                                     "); these events may or may not be stored"));
+        l->actor = nullptr;
+      }
+    }
+  }
+  cv_.notify_all();
+}
+
+caf::behavior producer_actor(producer_actor_t* self, std::shared_ptr<producer_core> core) {
+  self->state.core = std::move(core);
+  self->set_down_handler(
+      [self](caf::down_msg& dm) { self->state.core->on_down(dm.source, dm.reason); });
+  return {
+      [self](append_ack& ack) { self->state.core->on_ack(ack); },
+      [self](std::vector<caf::actor>& partitions) {
+        for (auto& p : partitions) self->monitor(p);
+      },
+  };
+}
+
+}  // namespace herald

@@ -1,0 +1,172 @@
+// The producer: a thread-safe core that user threads publish into, and a small actor that
+// receives the partitions' acknowledgements for it.
+//
+// Batching is adaptive and per partition ("lane"): an event goes out at once when its lane has
+// nothing in flight; otherwise it joins the lane's open batch, which ships when the next
+// acknowledgement arrives or when it is full. So a lone event waits for nothing, and under
+// load batches grow to whatever accumulates during one round trip, with no linger timer.
+// A lane holds at most max_inflight_batches unacknowledged batches plus one open batch: when
+// both are full, publish blocks (up to send_timeout). That is the back-pressure that bounds a
+// producer's memory however slow the partition is.
+//
+// Concurrency: one mutex per producer, taken once per publish call and once per
+// acknowledgement. Batches are sent to partitions under that mutex, so a partition receives a
+// producer's batches in sequence order.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "messages/event.hpp"
+#include "messages/partition.hpp"
+#include "messages/record_batch.hpp"
+#include "messages/topic.hpp"
+
+namespace herald {
+
+struct producer_options {
+  int32_t batch_max_events = 2048;        ///< a lane's open batch ships when this full
+  int32_t batch_max_bytes = 256 * 1024;   ///< ... or this many bytes
+  int32_t max_inflight_batches = 4;       ///< unacknowledged batches per partition
+  std::chrono::milliseconds send_timeout{30000};  ///< longest a publish blocks for space
+  std::chrono::milliseconds ack_timeout{30000};   ///< longest publish()/flush() wait for acks
+  bool validate_json = true;              ///< check payloads with Boost.JSON before sending
+};
+
+/// Where one published event went.
+struct publish_ack {
+  std::string topic;
+  partition_id partition;
+  herald::offset offset;
+  event_id id;
+};
+
+struct producer_stats {
+  int64_t published = 0;    ///< events accepted by publish calls
+  int64_t acknowledged = 0;  ///< events the broker stored
+  int64_t failed = 0;       ///< events the broker refused or that were lost in flight
+  int64_t batches = 0;      ///< batches sent
+  int64_t outstanding = 0;  ///< accepted and not yet acknowledged or failed
+};
+
+/// Looks up a topic (the runtime asks the topic registry).
+using metadata_fn = std::function<caf::expected<topic_metadata>(const std::string& topic)>;
+
+class producer_core : public std::enable_shared_from_this<producer_core> {
+ public:
+  producer_core(caf::actor_system& sys, producer_id id, producer_options opts, metadata_fn md);
+  ~producer_core();
+  producer_core(const producer_core&) = delete;
+  producer_core& operator=(const producer_core&) = delete;
+
+  /// Spawns the producer's actor. Call once, before publishing.
+  void start();
+
+  /// Checks `ev`, encodes it into its partition's open batch and returns. The
+  /// acknowledgement is counted (see flush()). Blocks only while the partition's buffer is
+  /// full. Errors: invalid_event, invalid_json, event_too_large, unknown_topic, timeout,
+  /// producer_closed. On error nothing of `ev` was accepted.
+  [[nodiscard]] caf::error publish_async(const event& ev);
+
+  /// Publishes `ev` and waits for the broker's acknowledgement.
+  [[nodiscard]] caf::expected<publish_ack> publish(const event& ev);
+
+  /// Publishes all of `evs` (each to its key's partition) and waits until all are
+  /// acknowledged. Every event is checked before any is sent: one bad event rejects the call.
+  [[nodiscard]] caf::expected<std::vector<publish_ack>> publish(const std::vector<event>& evs);
+
+  /// Sends every open batch and waits until every event accepted so far is acknowledged or
+  /// failed. Returns the first failure since the previous flush, if any.
+  [[nodiscard]] caf::error flush();
+
+  /// Flushes (bounded by ack_timeout), then stops the actor. Idempotent.
+  void close();
+
+  producer_stats stats() const;
+  producer_id id() const { return id_; }
+
+  // -- called by the producer actor -------------------------------------------------------
+  void on_ack(append_ack& ack);
+  void on_down(const caf::actor_addr& source, const caf::error& reason);
+
+ private:
+  struct sync_waiter;
+  struct waiter_ref {
+    std::shared_ptr<sync_waiter> waiter;
+    uint32_t slot;   // index in the caller's input
+    uint32_t index;  // index of the record in the batch
+  };
+  struct inflight_batch {
+    uint64_t seq;
+    int32_t count;
+    std::vector<waiter_ref> waiters;
+  };
+  struct lane {
+    std::string topic;
+    partition_id partition;
+    caf::actor actor;  // null after the partition actor died
+    batch_builder open;
+    std::vector<waiter_ref> open_waiters;
+    std::deque<inflight_batch> inflight;
+    uint64_t next_seq = 0;
+  };
+  struct topic_entry {
+    topic_metadata meta;
+    std::vector<std::unique_ptr<lane>> lanes;
+    uint32_t sticky = 0;  // lane for events without a key
+  };
+  using lock_t = std::unique_lock<std::mutex>;
+  using clock = std::chrono::steady_clock;
+
+  caf::error check(const event& ev) const;
+  caf::expected<topic_entry*> topic_for(lock_t& lk, std::string_view name);
+  caf::error enqueue(lock_t& lk, const event& ev, const std::shared_ptr<sync_waiter>& w,
+                     uint32_t slot, clock::time_point deadline);
+  bool full(const lane& l) const;
+  void seal_and_send(lane& l);
+  void ship_open(bool force);
+  void fail_lane(lane& l, const caf::error& err);
+  lane* find_lane(const std::string& topic, partition_id p);
+  caf::expected<std::vector<publish_ack>> await(lock_t& lk, sync_waiter& w);
+
+  caf::actor_system& sys_;
+  const producer_id id_;
+  const producer_options opts_;
+  metadata_fn metadata_;
+  caf::actor actor_;
+
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::map<std::string, std::unique_ptr<topic_entry>, std::less<>> topics_;
+  topic_entry* last_topic_ = nullptr;
+  bool closed_ = false;
+  caf::error first_error_;
+  int64_t failed_since_flush_ = 0;
+  producer_stats stats_;
+};
+
+/// Receives acknowledgements and partition deaths for one producer_core.
+struct producer_actor_state {
+  static inline const char* name = "herald.producer";
+  std::shared_ptr<producer_core> core;
+};
+
+using producer_actor_t = caf::stateful_actor<producer_actor_state>;
+
+caf::behavior producer_actor(producer_actor_t* self, std::shared_ptr<producer_core> core);
+
+}  // namespace herald

@@ -1,0 +1,169 @@
+#include "actors/topic_registry.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include "base/logging.hpp"
+#include "messages/atoms.hpp"
+#include "messages/errors.hpp"
+
+namespace herald {
+
+namespace {
+
+auto& logger() {
+  static auto l = log::get("registry");
+  return l;
+}
+
+using self_ptr = registry_actor_t*;
+
+caf::expected<topic_metadata> create(self_ptr self, create_topic& req) {
+  auto& st = self->state;
+  if (auto err = validate_topic_name(req.name)) return err;
+  if (auto err = validate_topic_config(req.config, st.options)) return err;
+  if (st.topics.count(req.name))
+    return make_error(errc::topic_exists, "topic '" + req.name + "' already exists (" +
+                                              std::to_string(st.topics[req.name].partitions.size()) +
+                                              " partitions); delete it first or use it as is");
+  topic_metadata md;
+  md.name = req.name;
+  md.config = req.config;
+  for (int32_t p = 0; p < req.config.partitions; ++p) {
+    auto log = st.storage->open(req.name, partition_id{p}, req.config);
+    if (!log) {
+      for (auto& a : md.partitions) self->send_exit(a, caf::exit_reason::user_shutdown);
+      return make_error(errc::storage_failure, "cannot open storage of " + req.name + "/" +
+                                                   std::to_string(p) + ": " +
+                                                   describe(log.error()));
+    }
+    partition_args args{req.name, partition_id{p}, req.config,
+                        std::make_shared<log_storage_ptr>(std::move(*log)),
+                        st.options.partition};
+    auto a = self->spawn(partition_actor, std::move(args));
+    self->monitor(a);
+    md.partitions.push_back(std::move(a));
+  }
+  logger()->info("topic={} event=topic_created partitions={} storage={}", md.name,
+                 md.partitions.size(), md.config.storage);
+  st.topics.emplace(md.name, md);
+  return md;
+}
+
+}  // namespace
+
+caf::error validate_topic_name(const std::string& name) {
+  if (name.empty()) return make_error(errc::invalid_topic_name, "topic name is empty");
+  if (name.size() > limits::max_topic_name)
+    return make_error(errc::invalid_topic_name,
+                      "topic name is " + std::to_string(name.size()) + " characters; at most " +
+                          std::to_string(limits::max_topic_name) + " are allowed");
+  if (name == "." || name == "..")
+    return make_error(errc::invalid_topic_name, "topic name cannot be '.' or '..'");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok)
+      return make_error(errc::invalid_topic_name,
+                        "topic name '" + name + "' contains '" + std::string(1, c) +
+                            "'; use only letters, digits, '.', '_' and '-'");
+  }
+  return caf::none;
+}
+
+caf::error validate_topic_config(const topic_config& cfg, const registry_options& options) {
+  if (cfg.partitions <= 0 || cfg.partitions > options.max_partitions)
+    return make_error(errc::invalid_partition_count,
+                      "a topic needs 1 to " + std::to_string(options.max_partitions) +
+                          " partitions, got " + std::to_string(cfg.partitions));
+  auto& r = cfg.retention;
+  if (r.max_events < -1 || r.max_bytes < -1 || r.max_age_ms < -1)
+    return make_error(errc::invalid_config,
+                      "retention limits are -1 (none) or a non-negative number");
+  if (cfg.max_event_bytes < 64 || cfg.max_event_bytes > format::max_batch_bytes / 2)
+    return make_error(errc::invalid_config,
+                      "max_event_bytes must be between 64 and " +
+                          std::to_string(format::max_batch_bytes / 2) + ", got " +
+                          std::to_string(cfg.max_event_bytes));
+  if (cfg.storage != "memory")
+    return make_error(errc::invalid_config, "storage backend '" + cfg.storage +
+                                                "' is not available; use \"memory\"");
+  return caf::none;
+}
+
+caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_factory> storage,
+                             registry_options options) {
+  self->state.storage = std::move(storage);
+  self->state.options = options;
+  self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto& [name, md] : self->state.topics)
+      for (size_t p = 0; p < md.partitions.size(); ++p)
+        if (md.partitions[p].address() == dm.source && dm.reason)
+          logger()->error("topic={} partition={} event=partition_down reason=\"{}\"", name, p,
+                          describe(dm.reason));
+  });
+  return {
+      [self](create_topic& req) -> caf::result<topic_metadata> {
+        auto md = create(self, req);
+        if (!md) return std::move(md.error());
+        return std::move(*md);
+      },
+      [self](delete_topic& req) -> caf::result<ok_atom> {
+        auto& st = self->state;
+        auto it = st.topics.find(req.name);
+        if (it == st.topics.end())
+          return make_error(errc::unknown_topic, "no topic named '" + req.name + "'");
+        for (auto& a : it->second.partitions) {
+          self->demonitor(a);
+          self->send_exit(a, caf::exit_reason::user_shutdown);
+        }
+        auto n = static_cast<int32_t>(it->second.partitions.size());
+        st.topics.erase(it);
+        if (auto err = st.storage->remove(req.name, n))
+          logger()->error("topic={} event=storage_remove_failed error=\"{}\"", req.name,
+                          describe(err));
+        logger()->info("topic={} event=topic_deleted", req.name);
+        return ok_atom::value;
+      },
+      [self](get_topic& req) -> caf::result<topic_metadata> {
+        auto& st = self->state;
+        auto it = st.topics.find(req.name);
+        if (it == st.topics.end())
+          return make_error(errc::unknown_topic,
+                            "no topic named '" + req.name +
+                                "'; create it first (runtime::create_topic)");
+        return it->second;
+      },
+      [self](list_topics) {
+        std::vector<topic_metadata> out;
+        for (auto& [name, md] : self->state.topics) out.push_back(md);
+        return out;
+      },
+      [self](get_group& req) -> caf::result<caf::actor> {
+        auto& st = self->state;
+        if (req.name.empty())
+          return make_error(errc::invalid_argument, "consumer group name is empty");
+        auto& g = st.groups[req.name];
+        if (!g) g = self->spawn(group_coordinator, req.name, st.options.coordinator);
+        return g;
+      },
+      [self](list_groups) {
+        std::vector<std::string> out;
+        for (auto& [name, a] : self->state.groups) out.push_back(name);
+        return out;
+      },
+      [self](stop_atom) {
+        // Shutdown: stop what this registry spawned, coordinators first.
+        for (auto& [name, g] : self->state.groups) self->send_exit(g, caf::exit_reason::user_shutdown);
+        for (auto& [name, md] : self->state.topics)
+          for (auto& a : md.partitions) {
+            self->demonitor(a);
+            self->send_exit(a, caf::exit_reason::user_shutdown);
+          }
+        self->quit();
+        return ok_atom::value;
+      },
+  };
+}
+
+}  // namespace herald

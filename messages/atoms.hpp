@@ -1,0 +1,20 @@
+// Atoms for messages without fields (timers, stop requests). Atoms need no registration.
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace herald {
+
+/// A partition's periodic retention check (age limits).
+using retention_tick_atom = caf::atom_constant<caf::atom("h_rettick")>;
+/// A coordinator's revoke deadline for one partition.
+using revoke_timeout_atom = caf::atom_constant<caf::atom("h_revto")>;
+/// Asks a member to commit, leave its group and stop; answered when it has.
+using stop_atom = caf::atom_constant<caf::atom("h_stop")>;
+/// Asks a member or producer for its counters.
+using stats_atom = caf::atom_constant<caf::atom("h_stats")>;
+/// Liveness probe; answered with ok.
+using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
+using ok_atom = caf::atom_constant<caf::atom("h_ok")>;
+
+}  // namespace herald

@@ -1,0 +1,338 @@
+#include "runtime/runtime.hpp"
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/consumer.hpp"
+#include "actors/topic_registry.hpp"
+#include "base/logging.hpp"
+#include "messages/atoms.hpp"
+#include "messages/errors.hpp"
+#include "messages/registration.hpp"
+#include "storage/memory_log.hpp"
+
+namespace herald {
+
+namespace {
+
+auto& logger() {
+  static auto l = log::get("runtime");
+  return l;
+}
+
+}  // namespace
+
+caf::error validate(const runtime_config& cfg) {
+  auto bad = [](std::string what) { return make_error(errc::invalid_config, std::move(what)); };
+  if (cfg.worker_threads > 1024) return bad("worker_threads must be 0 (one per core) to 1024");
+  if (!log::set_level(cfg.log_level))
+    return bad("log_level '" + cfg.log_level +
+               "' is not one of trace, debug, info, warn, error, critical, off");
+  auto& p = cfg.producer;
+  if (p.batch_max_events < 1) return bad("producer.batch_max_events must be at least 1");
+  if (p.batch_max_bytes < 1024 || p.batch_max_bytes > static_cast<int32_t>(format::max_batch_bytes / 2))
+    return bad("producer.batch_max_bytes must be between 1024 and " +
+               std::to_string(format::max_batch_bytes / 2));
+  if (p.max_inflight_batches < 1) return bad("producer.max_inflight_batches must be at least 1");
+  if (cfg.consumer.credit_window < 1) return bad("consumer.credit_window must be at least 1");
+  if (cfg.broker.partition.max_delivery_events < 1)
+    return bad("broker.partition.max_delivery_events must be at least 1");
+  if (cfg.request_timeout.count() <= 0) return bad("request_timeout must be positive");
+  return caf::none;
+}
+
+struct runtime::impl {
+  runtime_config cfg;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor registry;
+  std::atomic<bool> stopping{false};
+  std::mutex mtx;
+  bool stopped = false;
+  std::vector<std::weak_ptr<producer_core>> producers;
+  std::vector<std::weak_ptr<subscription_state>> subscriptions;
+  std::atomic<uint64_t> next_member{0};
+  std::atomic<uint64_t> next_producer{0};
+  uint64_t producer_id_base = 0;
+
+  template <class T, class... Ts>
+  caf::expected<T> call(const caf::actor& dest, Ts&&... xs) {
+    if (!dest) return make_error(errc::shutting_down, "the runtime is stopped");
+    caf::scoped_actor self{*sys};
+    caf::expected<T> result{caf::error{}};
+    self->request(dest, cfg.request_timeout, std::forward<Ts>(xs)...)
+        .receive([&](T& x) { result = std::move(x); },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  caf::error check_running() const {
+    if (stopping.load())
+      return make_error(errc::shutting_down, "the runtime is shutting down; no new producers "
+                                             "or subscriptions");
+    return caf::none;
+  }
+};
+
+runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
+  if (auto err = validate(cfg)) throw std::invalid_argument(describe(err));
+  impl_->cfg = std::move(cfg);
+  auto& c = impl_->cfg;
+  if (!c.storage) c.storage = std::make_shared<memory_storage_factory>();
+  register_types(impl_->sys_cfg);
+  auto threads = c.worker_threads ? c.worker_threads
+                                  : std::max<size_t>(1, std::thread::hardware_concurrency());
+  impl_->sys_cfg.set("scheduler.max-threads", threads);
+  impl_->sys = std::make_unique<caf::actor_system>(impl_->sys_cfg);
+  impl_->registry = impl_->sys->spawn(topic_registry, c.storage, c.broker);
+  // Producer ids must not repeat across restarts (partitions drop batches by producer id and
+  // sequence): random high bits, a counter below.
+  std::random_device rd;
+  impl_->producer_id_base = (static_cast<uint64_t>(rd()) << 32) & 0x7FFFFFFF00000000ull;
+  logger()->info("event=runtime_started workers={}", threads);
+}
+
+runtime::~runtime() {
+  (void)shutdown();
+  impl_->registry = nullptr;
+  impl_->sys.reset();  // waits for every actor to terminate
+}
+
+caf::actor_system& runtime::system() { return *impl_->sys; }
+const caf::actor& runtime::registry() const { return impl_->registry; }
+const runtime_config& runtime::config() const { return impl_->cfg; }
+bool runtime::shutting_down() const { return impl_->stopping.load(); }
+
+// -- topics -----------------------------------------------------------------------------------
+
+caf::expected<topic_metadata> runtime::create_topic(const std::string& name, topic_config cfg) {
+  if (auto err = impl_->check_running()) return err;
+  return impl_->call<topic_metadata>(impl_->registry, herald::create_topic{name, std::move(cfg)});
+}
+
+caf::error runtime::delete_topic(const std::string& name) {
+  auto r = impl_->call<ok_atom>(impl_->registry, herald::delete_topic{name});
+  return r ? caf::none : std::move(r.error());
+}
+
+caf::expected<topic_metadata> runtime::topic(const std::string& name) {
+  return impl_->call<topic_metadata>(impl_->registry, get_topic{name});
+}
+
+caf::expected<std::vector<topic_metadata>> runtime::topics() {
+  return impl_->call<std::vector<topic_metadata>>(impl_->registry, list_topics{});
+}
+
+caf::expected<partition_status> runtime::describe_partition(const std::string& topic,
+                                                          int32_t partition) {
+  auto md = this->topic(topic);
+  if (!md) return std::move(md.error());
+  if (partition < 0 || static_cast<size_t>(partition) >= md->partitions.size())
+    return make_error(errc::unknown_partition,
+                      "topic '" + topic + "' has partitions 0.." +
+                          std::to_string(md->partitions.size() - 1) + ", not " +
+                          std::to_string(partition));
+  return impl_->call<herald::partition_status>(md->partitions[partition],
+                                               get_partition_status{});
+}
+
+caf::expected<std::vector<event>> runtime::read(const std::string& topic, int32_t partition,
+                                                offset from, int32_t max_events) {
+  auto md = this->topic(topic);
+  if (!md) return std::move(md.error());
+  if (partition < 0 || static_cast<size_t>(partition) >= md->partitions.size())
+    return make_error(errc::unknown_partition, "no partition " + std::to_string(partition) +
+                                                   " in topic '" + topic + "'");
+  auto r = impl_->call<read_result>(md->partitions[partition],
+                                    read_records{from, max_events, int64_t{64} << 20});
+  if (!r) return std::move(r.error());
+  std::vector<event> out;
+  event_view v;
+  for (auto& s : r->slices) {
+    batch_cursor cur{s, topic, partition_id{partition}};
+    while (!cur.done()) {
+      cur.next(v);
+      out.push_back(v.to_event());
+    }
+  }
+  return out;
+}
+
+// -- producing --------------------------------------------------------------------------------
+
+producer runtime::make_producer() { return make_producer(impl_->cfg.producer); }
+
+producer runtime::make_producer(producer_options opts) {
+  auto id = producer_id{impl_->producer_id_base | ++impl_->next_producer};
+  auto md = [this](const std::string& name) { return topic(name); };
+  auto core = std::make_shared<producer_core>(*impl_->sys, id, opts, std::move(md));
+  core->start();
+  if (impl_->stopping.load()) core->close();
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  auto& ps = impl_->producers;
+  ps.erase(std::remove_if(ps.begin(), ps.end(), [](auto& w) { return w.expired(); }), ps.end());
+  ps.push_back(core);
+  return producer{std::move(core)};
+}
+
+// -- consuming --------------------------------------------------------------------------------
+
+caf::expected<subscription> runtime::subscribe_fn(std::vector<std::string> topics,
+                                                  const std::string& group, handler_fn handler,
+                                                  subscribe_options opts) {
+  if (!handler) return make_error(errc::invalid_argument, "subscribe needs a handler");
+  return join(std::move(topics), group, std::move(handler), nullptr, std::move(opts));
+}
+
+caf::expected<subscription> runtime::subscribe_actor(const std::string& topic,
+                                                     const std::string& group,
+                                                     caf::actor handler,
+                                                     subscribe_options opts) {
+  if (!handler) return make_error(errc::invalid_argument, "subscribe_actor needs an actor");
+  return join({topic}, group, nullptr, std::move(handler), std::move(opts));
+}
+
+caf::expected<subscription> runtime::join(std::vector<std::string> topics,
+                                          const std::string& group, handler_fn fn,
+                                          caf::actor handler_actor, subscribe_options opts) {
+  if (auto err = impl_->check_running()) return err;
+  if (group.empty()) return make_error(errc::invalid_argument, "consumer group name is empty");
+  if (topics.empty()) return make_error(errc::invalid_argument, "subscribe needs a topic");
+  std::vector<topic_metadata> mds;
+  for (auto& t : topics) {
+    auto md = topic(t);
+    if (!md) return std::move(md.error());
+    mds.push_back(std::move(*md));
+  }
+  auto coordinator = impl_->call<caf::actor>(impl_->registry, get_group{group});
+  if (!coordinator) return std::move(coordinator.error());
+  auto st = std::make_shared<subscription_state>();
+  st->group = group;
+  st->member = opts.member.empty() ? group + "-" + std::to_string(++impl_->next_member)
+                                   : opts.member;
+  st->probe = std::make_shared<consumer_probe>();
+  st->stop_timeout = impl_->cfg.request_timeout;
+  auto copts = impl_->cfg.consumer;
+  if (opts.credit_window > 0) copts.credit_window = opts.credit_window;
+  consumer_args args{group, st->member, *coordinator, std::move(fn), std::move(handler_actor),
+                     copts, st->probe};
+  st->actor = impl_->sys->spawn(consumer_actor, std::move(args));
+  caf::actor_cast<caf::abstract_actor*>(st->actor)->attach_functor(
+      [weak = std::weak_ptr<subscription_state>{st}](const caf::error& reason) {
+        if (auto s = weak.lock()) {
+          std::lock_guard<std::mutex> guard{s->mtx};
+          s->exited = true;
+          s->exit_reason = reason;
+        }
+      });
+  auto joined =
+      impl_->call<ok_atom>(*coordinator, join_group{st->member, st->actor, mds, opts.start});
+  if (!joined) {
+    caf::anon_send_exit(st->actor, caf::exit_reason::user_shutdown);
+    return std::move(joined.error());
+  }
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  auto& subs = impl_->subscriptions;
+  subs.erase(std::remove_if(subs.begin(), subs.end(), [](auto& w) { return w.expired(); }),
+             subs.end());
+  subs.push_back(st);
+  return subscription{std::move(st)};
+}
+
+caf::expected<group_description> runtime::describe_group(const std::string& group) {
+  auto groups = this->groups();
+  if (!groups) return std::move(groups.error());
+  if (std::find(groups->begin(), groups->end(), group) == groups->end())
+    return make_error(errc::invalid_argument, "no consumer group named '" + group + "'");
+  auto coordinator = impl_->call<caf::actor>(impl_->registry, get_group{group});
+  if (!coordinator) return std::move(coordinator.error());
+  return impl_->call<group_description>(*coordinator, herald::describe_group{});
+}
+
+caf::expected<std::vector<std::string>> runtime::groups() {
+  return impl_->call<std::vector<std::string>>(impl_->registry, list_groups{});
+}
+
+caf::expected<runtime::lag_info> runtime::group_lag(const std::string& group) {
+  auto d = describe_group(group);
+  if (!d) return std::move(d.error());
+  lag_info out;
+  for (auto& pa : d->partitions) {
+    auto ps = describe_partition(pa.topic, pa.partition.value);
+    if (!ps) return std::move(ps.error());
+    auto from = pa.committed.value >= 0 ? pa.committed : ps->start;
+    auto lag = std::max<int64_t>(0, ps->end - from);
+    out.partitions.emplace_back(topic_partition{pa.topic, pa.partition}, lag);
+    out.total += lag;
+  }
+  return out;
+}
+
+// -- lifecycle --------------------------------------------------------------------------------
+
+caf::error runtime::shutdown() {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (impl_->stopped) return caf::none;
+    impl_->stopped = true;
+  }
+  impl_->stopping = true;
+  caf::error first;
+  auto note = [&](caf::error err) {
+    if (err && !first) first = std::move(err);
+  };
+  std::vector<std::shared_ptr<producer_core>> producers;
+  std::vector<std::shared_ptr<subscription_state>> subs;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    for (auto& w : impl_->producers)
+      if (auto p = w.lock()) producers.push_back(std::move(p));
+    for (auto& w : impl_->subscriptions)
+      if (auto s = w.lock()) subs.push_back(std::move(s));
+  }
+  // 1. Producers: everything accepted gets acknowledged (or reported).
+  for (auto& p : producers) {
+    note(p->flush());
+    p->close();
+  }
+  // 2. Let groups with live members consume what was acknowledged, within drain_timeout.
+  auto deadline = std::chrono::steady_clock::now() + impl_->cfg.drain_timeout;
+  std::vector<std::string> live_groups;
+  for (auto& s : subs) {
+    std::lock_guard<std::mutex> guard{s->mtx};
+    if (!s->stopped && !s->exited) live_groups.push_back(s->group);
+  }
+  std::sort(live_groups.begin(), live_groups.end());
+  live_groups.erase(std::unique(live_groups.begin(), live_groups.end()), live_groups.end());
+  for (auto& g : live_groups) {
+    for (;;) {
+      auto lag = group_lag(g);
+      if (lag && lag->total == 0) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        auto left = lag ? std::to_string(lag->total) + " events" : describe(lag.error());
+        logger()->warn("group={} event=drain_timeout left={}", g, left);
+        note(make_error(errc::timeout, "group '" + g + "' did not consume everything within " +
+                                           "drain_timeout (" + left + " left); the committed "
+                                           "offsets tell where it resumes"));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    }
+  }
+  // 3. Subscriptions commit and leave; 4. the broker stops.
+  for (auto& s : subs) note(stop_subscription(*s));
+  if (impl_->registry) {
+    auto r = impl_->call<ok_atom>(impl_->registry, stop_atom::value);
+    if (!r) caf::anon_send_exit(impl_->registry, caf::exit_reason::kill);
+  }
+  logger()->info("event=runtime_stopped");
+  return first;
+}
+
+}  // namespace herald

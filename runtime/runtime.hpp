@@ -1,0 +1,120 @@
+// The runtime: owns the CAF actor system and the broker's actors (topic registry,
+// partitions, group coordinators), and hands out producers and subscriptions.
+//
+// Lifecycle: construct (starts everything), use, shutdown() (or destroy). shutdown() stops
+// in reverse order of start: producers are flushed, groups are given drain_timeout to
+// consume what was published, subscriptions commit and leave, then the broker stops.
+// All member functions are thread-safe. Control-plane calls (topics, groups) block for one
+// actor round trip (~0.1 ms); publishing and handling do not go through them.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/handler.hpp"
+#include "messages/group.hpp"
+#include "messages/partition.hpp"
+#include "messages/topic.hpp"
+#include "runtime/config.hpp"
+#include "runtime/producer.hpp"
+#include "runtime/subscription.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace herald {
+
+class runtime {
+ public:
+  /// Starts a runtime. Throws std::invalid_argument with validate()'s message when `cfg`
+  /// is invalid.
+  explicit runtime(runtime_config cfg = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // -- topics -----------------------------------------------------------------------------
+
+  [[nodiscard]] caf::expected<topic_metadata> create_topic(const std::string& name,
+                                                           topic_config cfg = {});
+  [[nodiscard]] caf::error delete_topic(const std::string& name);
+  [[nodiscard]] caf::expected<topic_metadata> topic(const std::string& name);
+  [[nodiscard]] caf::expected<std::vector<topic_metadata>> topics();
+  [[nodiscard]] caf::expected<herald::partition_status> describe_partition(const std::string& topic,
+                                                                 int32_t partition);
+
+  /// Reads retained events of one partition from `from` on, outside any group (replays,
+  /// tools, tests). Returns owned copies; at most `max_events`.
+  [[nodiscard]] caf::expected<std::vector<event>> read(const std::string& topic,
+                                                       int32_t partition, offset from,
+                                                       int32_t max_events = 1024);
+
+  // -- producing --------------------------------------------------------------------------
+
+  producer make_producer();
+  producer make_producer(producer_options opts);
+
+  // -- consuming --------------------------------------------------------------------------
+
+  /// Joins `group` as a new member that runs `handler` for every event of `topic` in the
+  /// partitions the group assigns to it. `handler` is any callable accepted by
+  /// make_handler(). Errors: unknown_topic, member_exists, shutting_down, timeout.
+  template <class F>
+  [[nodiscard]] caf::expected<subscription> subscribe(const std::string& topic,
+                                                      const std::string& group, F handler,
+                                                      subscribe_options opts = {}) {
+    return subscribe_fn({topic}, group, make_handler(std::move(handler)), std::move(opts));
+  }
+
+  /// The same for several topics at once.
+  [[nodiscard]] caf::expected<subscription> subscribe_fn(std::vector<std::string> topics,
+                                                         const std::string& group,
+                                                         handler_fn handler,
+                                                         subscribe_options opts = {});
+
+  /// Joins `group` with a handler written as a CAF actor: it receives each herald::delivery
+  /// (a run of events of one partition; iterate it with for_each_event) and answers it with
+  /// an empty message to accept it, or an error to fail it.
+  [[nodiscard]] caf::expected<subscription> subscribe_actor(const std::string& topic,
+                                                            const std::string& group,
+                                                            caf::actor handler,
+                                                            subscribe_options opts = {});
+
+  [[nodiscard]] caf::expected<group_description> describe_group(const std::string& group);
+  [[nodiscard]] caf::expected<std::vector<std::string>> groups();
+
+  /// Events not yet committed by `group`, per partition it reads, and in total.
+  struct lag_info {
+    std::vector<std::pair<topic_partition, int64_t>> partitions;
+    int64_t total = 0;
+  };
+  [[nodiscard]] caf::expected<lag_info> group_lag(const std::string& group);
+
+  // -- lifecycle --------------------------------------------------------------------------
+
+  /// Flushes producers, lets groups drain (up to drain_timeout), stops subscriptions and the
+  /// broker. Idempotent; the destructor calls it. Returns the first problem met (a producer
+  /// that could not flush, groups that did not drain), after stopping everything anyway.
+  caf::error shutdown();
+  bool shutting_down() const;
+
+  caf::actor_system& system();
+  const caf::actor& registry() const;
+  const runtime_config& config() const;
+
+ private:
+  caf::expected<subscription> join(std::vector<std::string> topics, const std::string& group,
+                                   handler_fn fn, caf::actor handler_actor,
+                                   subscribe_options opts);
+
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace herald
