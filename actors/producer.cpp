@@ -5,6 +5,7 @@
 #include <caf/system_messages.hpp>
 
 #include "base/logging.hpp"
+#include "messages/atoms.hpp"
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
 #include "messages/partitioner.hpp"
@@ -90,6 +91,10 @@ caf::expected<producer_core::topic_entry*> producer_core::topic_for(lock_t&,
   return last_topic_;
 }
 
+bool producer_core::can_send(const lane& l) const {
+  return l.actor && l.inflight.size() < static_cast<size_t>(opts_.max_inflight_batches);
+}
+
 bool producer_core::full(const lane& l) const {
   return l.open.count() >= static_cast<uint32_t>(opts_.batch_max_events) ||
          l.open.size_bytes() >= static_cast<size_t>(opts_.batch_max_bytes);
@@ -130,7 +135,7 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
   // Back-pressure: wait for a free slot while the open batch is full and the lane is at its
   // in-flight limit.
   while (full(l)) {
-    if (l.inflight.size() < static_cast<size_t>(opts_.max_inflight_batches)) {
+    if (can_send(l)) {
       seal_and_send(l);
       if (ev.key().empty()) ++topic.sticky;
       break;
@@ -147,6 +152,7 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
     if (!l.actor) return make_error(errc::unknown_partition,
                                     "partition " + lane_name(l.topic, l.partition) + " stopped");
   }
+  const bool was_empty = l.open.empty();
   if (auto err = l.open.add(ev)) return err;
   if (w) {
     w->acks[slot].id = ev.id();
@@ -154,10 +160,16 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
   }
   ++stats_.published;
   ++stats_.outstanding;
-  if (l.inflight.size() < static_cast<size_t>(opts_.max_inflight_batches) &&
-      (l.inflight.empty() || full(l))) {
+  if (full(l) && can_send(l)) {
     seal_and_send(l);
     if (ev.key().empty()) ++topic.sticky;
+  } else if (was_empty) {
+    // One clock read per batch, not per event.
+    l.open_since = clock::now();
+    if (!tick_armed_) {
+      tick_armed_ = true;
+      caf::delayed_anon_send(actor_, opts_.linger, linger_tick_atom::value);
+    }
   }
   return caf::none;
 }
@@ -171,9 +183,7 @@ caf::error producer_core::publish_async(const event& ev) {
 void producer_core::ship_open(bool force) {
   for (auto& [name, t] : topics_)
     for (auto& l : t->lanes)
-      if (l->actor && !l->open.empty() &&
-          l->inflight.size() < static_cast<size_t>(opts_.max_inflight_batches) &&
-          (force || l->inflight.empty()))
+      if (!l->open.empty() && can_send(*l) && (force || l->inflight.empty()))
         seal_and_send(*l);
 }
 
@@ -330,11 +340,34 @@ void producer_core::on_ack(append_ack& ack) {
     stats_.acknowledged += ib.count;
   }
   stats_.outstanding -= ib.count;
-  // Keep the lane's pipeline fed: what accumulated during the round trip goes now.
-  if (l->actor && !l->open.empty() &&
-      l->inflight.size() < static_cast<size_t>(opts_.max_inflight_batches))
+  // A batch that waited for this slot and is due (full or lingered) goes now.
+  if (!l->open.empty() && can_send(*l) &&
+      (full(*l) || clock::now() - l->open_since >= opts_.linger))
     seal_and_send(*l);
   cv_.notify_all();
+}
+
+std::chrono::nanoseconds producer_core::on_linger_tick() {
+  lock_t lk{mtx_};
+  auto now = clock::now();
+  std::chrono::nanoseconds next{-1};
+  for (auto& [name, t] : topics_) {
+    for (auto& l : t->lanes) {
+      if (l->open.empty() || !l->actor) continue;
+      auto age = now - l->open_since;
+      if (age >= opts_.linger && can_send(*l)) {
+        seal_and_send(*l);
+        continue;
+      }
+      // Not due yet, or waiting for an in-flight slot (the ack ships it; tick again anyway).
+      auto wait = age >= opts_.linger ? std::chrono::nanoseconds{opts_.linger}
+                                      : std::chrono::nanoseconds{opts_.linger - age};
+      if (next.count() < 0 || wait < next) next = wait;
+    }
+  }
+  tick_armed_ = next.count() >= 0;
+  if (tick_armed_) cv_.notify_all();
+  return next;
 }
 
 void producer_core::on_down(const caf::actor_addr& source, const caf::error& reason) {
@@ -363,6 +396,10 @@ caf::behavior producer_actor(producer_actor_t* self, std::shared_ptr<producer_co
       [self](caf::down_msg& dm) { self->state.core->on_down(dm.source, dm.reason); });
   return {
       [self](append_ack& ack) { self->state.core->on_ack(ack); },
+      [self](linger_tick_atom) {
+        auto next = self->state.core->on_linger_tick();
+        if (next.count() >= 0) self->delayed_send(self, next, linger_tick_atom::value);
+      },
       [self](std::vector<caf::actor>& partitions) {
         for (auto& p : partitions) self->monitor(p);
       },

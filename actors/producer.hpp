@@ -1,17 +1,18 @@
 // The producer: a thread-safe core that user threads publish into, and a small actor that
 // receives the partitions' acknowledgements for it.
 //
-// Batching is adaptive and per partition ("lane"): an event goes out at once when its lane has
-// nothing in flight; otherwise it joins the lane's open batch, which ships when the next
-// acknowledgement arrives or when it is full. So a lone event waits for nothing, and under
-// load batches grow to whatever accumulates during one round trip, with no linger timer.
+// Batching is per partition ("lane"): an event joins its lane's open batch, which ships when it
+// is full (batch_max_events / batch_max_bytes) or `linger` after its first event, whichever
+// comes first (Kafka's linger.ms). A timer runs only while some batch is open. publish() (the
+// waiting kind) and flush() ship at once. Shipping one batch per event instead costs a
+// wake-up of a scheduler thread per event, which measured 6x slower (see bench/RESULTS.md).
 // A lane holds at most max_inflight_batches unacknowledged batches plus one open batch: when
 // both are full, publish blocks (up to send_timeout). That is the back-pressure that bounds a
 // producer's memory however slow the partition is.
 //
 // Concurrency: one mutex per producer, taken once per publish call and once per
-// acknowledgement. Batches are sent to partitions under that mutex, so a partition receives a
-// producer's batches in sequence order.
+// acknowledgement or timer tick. Batches are sent to partitions under that mutex, so a
+// partition receives a producer's batches in sequence order.
 #pragma once
 
 #include <chrono>
@@ -42,6 +43,7 @@ struct producer_options {
   int32_t batch_max_events = 2048;        ///< a lane's open batch ships when this full
   int32_t batch_max_bytes = 256 * 1024;   ///< ... or this many bytes
   int32_t max_inflight_batches = 4;       ///< unacknowledged batches per partition
+  std::chrono::microseconds linger{250};  ///< longest an accepted event waits for its batch
   std::chrono::milliseconds send_timeout{30000};  ///< longest a publish blocks for space
   std::chrono::milliseconds ack_timeout{30000};   ///< longest publish()/flush() wait for acks
   bool validate_json = true;              ///< check payloads with Boost.JSON before sending
@@ -67,6 +69,9 @@ struct producer_stats {
 using metadata_fn = std::function<caf::expected<topic_metadata>(const std::string& topic)>;
 
 class producer_core : public std::enable_shared_from_this<producer_core> {
+  using lock_t = std::unique_lock<std::mutex>;
+  using clock = std::chrono::steady_clock;
+
  public:
   producer_core(caf::actor_system& sys, producer_id id, producer_options opts, metadata_fn md);
   ~producer_core();
@@ -102,6 +107,9 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   // -- called by the producer actor -------------------------------------------------------
   void on_ack(append_ack& ack);
   void on_down(const caf::actor_addr& source, const caf::error& reason);
+  /// Ships batches older than linger; returns how long until the next one is due, or a
+  /// negative duration when no batch is open (the timer stops).
+  std::chrono::nanoseconds on_linger_tick();
 
  private:
   struct sync_waiter;
@@ -123,20 +131,20 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
     std::vector<waiter_ref> open_waiters;
     std::deque<inflight_batch> inflight;
     uint64_t next_seq = 0;
+    clock::time_point open_since;  // when the open batch got its first event
   };
   struct topic_entry {
     topic_metadata meta;
     std::vector<std::unique_ptr<lane>> lanes;
     uint32_t sticky = 0;  // lane for events without a key
   };
-  using lock_t = std::unique_lock<std::mutex>;
-  using clock = std::chrono::steady_clock;
 
   caf::error check(const event& ev) const;
   caf::expected<topic_entry*> topic_for(lock_t& lk, std::string_view name);
   caf::error enqueue(lock_t& lk, const event& ev, const std::shared_ptr<sync_waiter>& w,
                      uint32_t slot, clock::time_point deadline);
   bool full(const lane& l) const;
+  bool can_send(const lane& l) const;
   void seal_and_send(lane& l);
   void ship_open(bool force);
   void fail_lane(lane& l, const caf::error& err);
@@ -154,6 +162,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   std::map<std::string, std::unique_ptr<topic_entry>, std::less<>> topics_;
   topic_entry* last_topic_ = nullptr;
   bool closed_ = false;
+  bool tick_armed_ = false;
   caf::error first_error_;
   int64_t failed_since_flush_ = 0;
   producer_stats stats_;

@@ -13,6 +13,8 @@ using revoke_timeout_atom = caf::atom_constant<caf::atom("h_revto")>;
 using stop_atom = caf::atom_constant<caf::atom("h_stop")>;
 /// Asks a member or producer for its counters.
 using stats_atom = caf::atom_constant<caf::atom("h_stats")>;
+/// A producer's timer: ship batches that lingered long enough.
+using linger_tick_atom = caf::atom_constant<caf::atom("h_linger")>;
 /// Liveness probe; answered with ok.
 using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
 using ok_atom = caf::atom_constant<caf::atom("h_ok")>;

@@ -87,14 +87,13 @@ event::builder& event::builder::time(herald::timestamp t) {
 }
 
 event event::builder::build() {
-  if (ev_.id_.empty()) ev_.id_ = next_event_id();
+  // One clock read serves both the timestamp and the id's millisecond part.
   if (ev_.time_.value == 0) ev_.time_ = timestamp::now();
+  if (ev_.id_.empty()) ev_.id_ = next_event_id(ev_.time_.value / 1'000'000);
   ev_.id_.write_text(ev_.id_text_.data());
   // An explicit correlation id equal to the event's own id means "starts a flow".
   if (ev_.correlation_id_ == ev_.id_text()) ev_.correlation_id_.clear();
-  event result = std::move(ev_);
-  ev_ = event{};
-  return result;
+  return std::move(ev_);
 }
 
 event make_event(std::string topic, std::string type, std::string key, std::string payload) {

@@ -145,8 +145,9 @@ class event::builder {
   /// Overrides the creation time (default: now).
   builder& time(herald::timestamp t);
 
-  /// Assigns the id and the timestamp unless given, and returns the event. The builder is
-  /// empty afterwards. Validation (sizes, JSON) happens when the event is published.
+  /// Assigns the id and the timestamp unless given, and returns the event. This consumes the
+  /// builder: build one builder per event. Validation (sizes, JSON) happens when the event is
+  /// published.
   event build();
 
  private:

@@ -89,9 +89,17 @@ event_id event_id_generator::next(int64_t unix_ms) {
   return last_;
 }
 
-event_id next_event_id() {
+namespace {
+
+event_id_generator& local_generator() {
   thread_local event_id_generator gen;
-  return gen.next();
+  return gen;
 }
+
+}  // namespace
+
+event_id next_event_id() { return local_generator().next(); }
+
+event_id next_event_id(int64_t unix_ms) { return local_generator().next(unix_ms); }
 
 }  // namespace herald

@@ -50,5 +50,7 @@ class event_id_generator {
 
 /// A new id from this thread's generator.
 event_id next_event_id();
+/// The same, for a caller that has just read the clock (milliseconds since the Unix epoch).
+event_id next_event_id(int64_t unix_ms);
 
 }  // namespace herald
