@@ -64,19 +64,20 @@ caf::expected<uint32_t> record_batch::check(const char* p, size_t n) {
     if (static_cast<int64_t>(delta) <= prev_delta || delta > last_delta)
       return corrupt("record offsets not increasing", pos + r_offset_delta);
     prev_delta = delta;
-    size_t fields = size_t{load<uint16_t>(p + pos + r_type_len)} +
-                    load<uint16_t>(p + pos + r_key_len) +
-                    load<uint16_t>(p + pos + r_correlation_len) +
-                    load<uint16_t>(p + pos + r_causation_len) +
-                    load<uint16_t>(p + pos + r_traceparent_len) +
-                    load<uint32_t>(p + pos + r_payload_len);
+    // Layout: prefix, five strings, headers, payload (docs/FORMAT.md).
+    size_t strings = size_t{load<uint16_t>(p + pos + r_type_len)} +
+                     load<uint16_t>(p + pos + r_key_len) +
+                     load<uint16_t>(p + pos + r_correlation_len) +
+                     load<uint16_t>(p + pos + r_causation_len) +
+                     load<uint16_t>(p + pos + r_traceparent_len);
     size_t end = pos + 4 + rlen;
-    size_t cur = pos + record_prefix_size + fields;
+    size_t cur = pos + record_prefix_size + strings;
     auto hcount = load<uint16_t>(p + pos + r_header_count);
     for (uint32_t h = 0; h < hcount; ++h) {
       if (cur + 4 > end) return corrupt("header framing", cur);
       cur += 4 + size_t{load<uint16_t>(p + cur)} + load<uint16_t>(p + cur + 2);
     }
+    cur += load<uint32_t>(p + pos + r_payload_len);
     if (cur != end) return corrupt("record " + std::to_string(i) + " field lengths", pos);
     pos = end;
   }
