@@ -40,7 +40,7 @@ producer_core::~producer_core() = default;
 void producer_core::start() { actor_ = sys_.spawn(producer_actor, shared_from_this()); }
 
 producer_stats producer_core::stats() const {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<adaptive_mutex> guard{mtx_};
   return stats_;
 }
 

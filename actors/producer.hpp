@@ -32,6 +32,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "base/adaptive_mutex.hpp"
 #include "messages/event.hpp"
 #include "messages/partition.hpp"
 #include "messages/record_batch.hpp"
@@ -69,7 +70,7 @@ struct producer_stats {
 using metadata_fn = std::function<caf::expected<topic_metadata>(const std::string& topic)>;
 
 class producer_core : public std::enable_shared_from_this<producer_core> {
-  using lock_t = std::unique_lock<std::mutex>;
+  using lock_t = std::unique_lock<adaptive_mutex>;
   using clock = std::chrono::steady_clock;
 
  public:
@@ -157,8 +158,8 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   metadata_fn metadata_;
   caf::actor actor_;
 
-  mutable std::mutex mtx_;
-  std::condition_variable cv_;
+  mutable adaptive_mutex mtx_;
+  std::condition_variable_any cv_;
   std::map<std::string, std::unique_ptr<topic_entry>, std::less<>> topics_;
   topic_entry* last_topic_ = nullptr;
   bool closed_ = false;

@@ -1,6 +1,7 @@
 // herald-bench: runs the workloads of ../shared/WORKLOADS.md and prints one JSON line each.
 //
 //   herald-bench [--workloads=W1,W2,W5] [--n=1000000] [--threads=0]
+//   herald-bench --single=W1 [--baseline=off]   (one workload in this process; for profiling)
 //
 // Each workload runs in a child process of its own (a fresh heap, so peak_rss_mb is that
 // workload's), which measures the raw CAF baseline right after the workload, in the same
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   try {
     if (!single.empty()) {
       auto r = run_workload(single, n, threads);
-      r.baseline_eps = run_baseline(n, threads);
+      if (arg_value(argc, argv, "baseline", "on") != "off") r.baseline_eps = run_baseline(n, threads);
       std::printf("%s\n", r.to_json().c_str());
       return r.lost == 0 ? 0 : 3;
     }

@@ -20,18 +20,12 @@ int8_t decode_char(char c) {
 }  // namespace
 
 void event_id::write_text(char* out) const {
-  // 128 bits as 26 base32 digits: the first digit holds the top 3 bits (130 = 26 * 5).
+  // 128 bits as 26 base32 digits, most significant first: 130 = 26 * 5, so the first digit
+  // holds only the top 3 bits.
+  unsigned __int128 v = (static_cast<unsigned __int128>(hi) << 64) | lo;
   for (int i = 25; i >= 0; --i) {
-    const int bit = (25 - i) * 5;  // position of this digit's lowest bit
-    uint64_t v;
-    if (bit >= 64) {
-      v = hi >> (bit - 64);
-    } else if (bit + 5 <= 64) {
-      v = lo >> bit;
-    } else {
-      v = (lo >> bit) | (hi << (64 - bit));
-    }
-    out[i] = alphabet[v & 31];
+    out[i] = alphabet[static_cast<unsigned>(v) & 31];
+    v >>= 5;
   }
 }
 
@@ -56,8 +50,7 @@ std::optional<event_id> event_id::parse(std::string_view text) {
 
 event_id_generator::event_id_generator() {
   std::random_device rd;
-  rng_state_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-               reinterpret_cast<uintptr_t>(this);
+  rng_state_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ reinterpret_cast<uintptr_t>(this);
 }
 
 uint64_t event_id_generator::random64() {
@@ -98,8 +91,12 @@ event_id_generator& local_generator() {
 
 }  // namespace
 
-event_id next_event_id() { return local_generator().next(); }
+event_id next_event_id() {
+  return local_generator().next();
+}
 
-event_id next_event_id(int64_t unix_ms) { return local_generator().next(unix_ms); }
+event_id next_event_id(int64_t unix_ms) {
+  return local_generator().next(unix_ms);
+}
 
 }  // namespace herald
