@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include "messages/errors.hpp"
+#include "messages/json.hpp"
 #include "messages/record_batch.hpp"
 
 namespace herald {
@@ -12,7 +13,9 @@ namespace {
 
 caf::expected<boost::json::value> parse_json(std::string_view text) {
   boost::json::error_code ec;
-  auto v = boost::json::parse(boost::json::string_view{text.data(), text.size()}, ec);
+  boost::json::parse_options opts;
+  opts.max_depth = max_json_depth;
+  auto v = boost::json::parse(boost::json::string_view{text.data(), text.size()}, ec, {}, opts);
   if (ec) return make_error(errc::invalid_json, "payload is not valid JSON: " + ec.message());
   return v;
 }
@@ -27,7 +30,9 @@ std::optional<std::string_view> event::header(std::string_view key) const {
   return std::nullopt;
 }
 
-caf::expected<boost::json::value> event::json() const { return parse_json(payload_); }
+caf::expected<boost::json::value> event::json() const {
+  return parse_json(payload_);
+}
 
 event::builder::builder(std::string topic, std::string type) {
   ev_.topic_ = std::move(topic);
@@ -130,7 +135,9 @@ std::optional<std::string_view> event_view::header(std::string_view key) const {
   return std::nullopt;
 }
 
-caf::expected<boost::json::value> event_view::json() const { return parse_json(payload_); }
+caf::expected<boost::json::value> event_view::json() const {
+  return parse_json(payload_);
+}
 
 event event_view::to_event() const {
   event ev;

@@ -40,10 +40,17 @@ struct null_handler {
 
 caf::error validate_json(std::string_view text) {
   if (text.empty()) return make_error(errc::invalid_json, "payload is empty; expected a JSON text");
-  boost::json::basic_parser<null_handler> p{boost::json::parse_options{}};
+  boost::json::parse_options opts;
+  opts.max_depth = max_json_depth;
+  boost::json::basic_parser<null_handler> p{opts};
   boost::json::error_code ec;
   auto n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n < text.size()) ec = boost::json::error::extra_data;
+  if (ec == boost::json::error::too_deep)
+    return make_error(errc::invalid_json, "payload nests arrays and objects deeper than " +
+                                              std::to_string(max_json_depth) +
+                                              " levels, Herald's limit (at byte " +
+                                              std::to_string(n) + ")");
   if (ec)
     return make_error(errc::invalid_json, "payload is not valid JSON: " + ec.message() +
                                               " at byte " + std::to_string(n));
