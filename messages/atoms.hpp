@@ -15,6 +15,8 @@ using stop_atom = caf::atom_constant<caf::atom("h_stop")>;
 using stats_atom = caf::atom_constant<caf::atom("h_stats")>;
 /// A producer's timer: ship batches that lingered long enough.
 using linger_tick_atom = caf::atom_constant<caf::atom("h_linger")>;
+/// A supervisor's timer: restart the child (name, generation) now.
+using restart_atom = caf::atom_constant<caf::atom("h_restart")>;
 /// Liveness probe; answered with ok.
 using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
 using ok_atom = caf::atom_constant<caf::atom("h_ok")>;

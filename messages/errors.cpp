@@ -30,6 +30,7 @@ const char* to_string(errc x) {
     case errc::storage_failure: return "storage_failure";
     case errc::unknown_partition: return "unknown_partition";
     case errc::producer_closed: return "producer_closed";
+    case errc::escalated: return "escalated";
   }
   return "unknown_error_code";
 }

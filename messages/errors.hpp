@@ -32,6 +32,7 @@ enum class errc : uint8_t {
   storage_failure,          ///< the storage layer could not read or write
   unknown_partition,        ///< partition number outside the topic's range
   producer_closed,          ///< publish on a producer after close()
+  escalated,                ///< a supervisor gave up restarting a child and stopped
 };
 
 /// The name of the code, e.g. "unknown_topic".

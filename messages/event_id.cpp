@@ -9,6 +9,8 @@ namespace {
 
 constexpr char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+__extension__ typedef unsigned __int128 uint128;
+
 int8_t decode_char(char c) {
   if (c >= '0' && c <= '9') return static_cast<int8_t>(c - '0');
   if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -22,7 +24,7 @@ int8_t decode_char(char c) {
 void event_id::write_text(char* out) const {
   // 128 bits as 26 base32 digits, most significant first: 130 = 26 * 5, so the first digit
   // holds only the top 3 bits.
-  unsigned __int128 v = (static_cast<unsigned __int128>(hi) << 64) | lo;
+  uint128 v = (static_cast<uint128>(hi) << 64) | lo;
   for (int i = 25; i >= 0; --i) {
     out[i] = alphabet[static_cast<unsigned>(v) & 31];
     v >>= 5;
