@@ -131,7 +131,7 @@ int run() {
   if (!note) return fail("subscribe notification again", note.error());
   if (!caught_up(rt, {"notification"})) return 1;
   const int caught = notification.emails_sent() - emailed_before;
-  std::printf("%scaught up %d emails from its committed offsets (%d sent twice)\n",
+  std::printf("%scaught up on %d orders from its committed offsets, %d duplicates\n",
               shop::label("notification").c_str(), caught, notification.duplicates());
   print_all();
 
