@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/system_messages.hpp>
 
@@ -61,6 +62,19 @@ void deliver(self_ptr self, const std::string& group, partition_state::cursor& c
 
 void deliver_all(self_ptr self) {
   for (auto& [group, c] : self->state.groups) deliver(self, group, c);
+}
+
+/// Sends the acknowledgements that became durable and delivers what became visible.
+void release_durable(self_ptr self) {
+  auto& st = self->state;
+  auto durable = st.log->durable_offset();
+  while (!st.pending_acks.empty()) {
+    auto& p = st.pending_acks.front();
+    if (p.ack.base + p.ack.count > durable) break;
+    if (p.to) self->send(p.to, std::move(p.ack));
+    st.pending_acks.pop_front();
+  }
+  deliver_all(self);
 }
 
 offset resolve_start(self_ptr self, const subscribe_group& req) {
@@ -151,6 +165,11 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
   st.config = std::move(args.config);
   st.options = args.options;
   st.log = std::move(*args.storage);
+  st.log->set_durability_listener(
+      [weak = caf::actor_cast<caf::weak_actor_ptr>(self)](offset durable) {
+        if (auto strong = caf::actor_cast<caf::actor>(weak))
+          caf::anon_send(strong, durable_advanced{durable});
+      });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& groups = self->state.groups;
     for (auto it = groups.begin(); it != groups.end();) {
@@ -169,14 +188,23 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
       [self](append_batch& msg) {
         auto ack = handle_append(self, msg);
         bool appended = !ack.error && !ack.duplicate;
-        if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        auto& st = self->state;
+        // An acknowledgement promises durability: it waits until the storage says so (at
+        // once for memory_log), and never overtakes an earlier pending one.
+        if (appended && (ack.base + ack.count > st.log->durable_offset() ||
+                         !st.pending_acks.empty())) {
+          st.pending_acks.push_back({std::move(sender), std::move(ack)});
+        } else if (sender) {
           self->send(sender, std::move(ack));
+        }
         if (appended) {
-          auto& r = self->state.config.retention;
+          auto& r = st.config.retention;
           if (r.max_events >= 0 || r.max_bytes >= 0) apply_retention(self);
-          deliver_all(self);
+          release_durable(self);
         }
       },
+      [self](durable_advanced&) { release_durable(self); },
       [self](subscribe_group& req) -> caf::result<offset> {
         auto& st = self->state;
         auto it = st.groups.find(req.group);

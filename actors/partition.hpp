@@ -62,6 +62,12 @@ struct partition_state {
   log_storage_ptr log;
   std::map<std::string, cursor> groups;
   std::unordered_map<uint64_t, std::deque<sent_batch>> producers;
+  /// Acknowledgements of appended batches that are not durable yet, in offset order.
+  struct pending_ack {
+    caf::actor to;
+    append_ack ack;
+  };
+  std::deque<pending_ack> pending_acks;
   int64_t appended_events = 0;
   int64_t appended_batches = 0;
 };

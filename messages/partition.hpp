@@ -95,6 +95,17 @@ struct offset_for_time {
   }
 };
 
+/// Storage -> partition (via the durability listener): everything below `durable` survives a
+/// crash now; acknowledge and deliver up to it.
+struct durable_advanced {
+  offset durable;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, durable_advanced& x) {
+    return f(caf::meta::type_name("durable_advanced"), x.durable);
+  }
+};
+
 /// -> partition_status.
 struct get_partition_status {
   template <class Inspector>

@@ -6,6 +6,7 @@
 #include "messages/event.hpp"
 #include "messages/group.hpp"
 #include "messages/partition.hpp"
+#include "messages/supervision.hpp"
 #include "messages/topic.hpp"
 
 namespace herald {
@@ -30,6 +31,7 @@ namespace {
   X(read_records, "herald.read_records")                         \
   X(read_result, "herald.read_result")                           \
   X(offset_for_time, "herald.offset_for_time")                   \
+  X(durable_advanced, "herald.durable_advanced")                 \
   X(get_partition_status, "herald.get_partition_status")         \
   X(partition_status, "herald.partition_status")                 \
   X(join_group, "herald.join_group")                             \
@@ -43,7 +45,10 @@ namespace {
   X(grant_credit, "herald.grant_credit")                         \
   X(delivery, "herald.delivery")                                 \
   X(describe_group, "herald.describe_group")                     \
-  X(group_description, "herald.group_description")
+  X(group_description, "herald.group_description")               \
+  X(supervision_node, "herald.supervision_node")                 \
+  X(get_supervision_tree, "herald.get_supervision_tree")         \
+  X(stop_child, "herald.stop_child")
 
 }  // namespace
 

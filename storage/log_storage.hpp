@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,8 +55,15 @@ class log_storage {
   virtual offset end_offset() const = 0;
 
   /// Offsets below this survive a crash of the process; consumers see only records below
-  /// it. memory_log: the end (nothing survives a crash anyway, and nothing is pending).
+  /// it, and producers get acknowledgements only for them. memory_log: the end (nothing
+  /// survives a crash anyway, and nothing is pending).
   virtual offset durable_offset() const { return end_offset(); }
+
+  /// Called (from any thread) when durable_offset() advanced without an append, e.g. when a
+  /// background fsync finished. The partition sends itself a message from it. Storages whose
+  /// durable offset only moves inside append() never call it.
+  using durability_listener = std::function<void(offset durable)>;
+  virtual void set_durability_listener(durability_listener) {}
 
   /// The first offset whose record has a timestamp >= `t`, or end_offset().
   virtual offset offset_for_time(timestamp t) const = 0;
