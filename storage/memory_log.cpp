@@ -25,9 +25,8 @@ caf::expected<offset> memory_log::read(offset from, int32_t max_events, int64_t 
                                        std::vector<batch_slice>& out) const {
   if (from < start_)
     return make_error(errc::offset_out_of_range,
-                      "offset " + to_string(from) + " is below the log start " +
-                          to_string(start_) + " (retention deleted it); read from " +
-                          to_string(start_) + " or later");
+                      "offset " + to_string(from) + " is below the log start " + to_string(start_) +
+                          " (retention deleted it); read from " + to_string(start_) + " or later");
   if (from >= end_ || max_events <= 0) return from;
   // The batch holding `from`: the last one whose base is <= from.
   auto it = std::upper_bound(batches_.begin(), batches_.end(), from,
@@ -66,16 +65,21 @@ caf::expected<offset> memory_log::read(offset from, int32_t max_events, int64_t 
 }
 
 offset memory_log::offset_for_time(timestamp t) const {
+  // Batches before the first whose running maximum reaches `t` hold only older records. The
+  // running maximum still counts batches retention deleted since, so the batch found may hold
+  // only older records itself: scan on from it.
   auto it = std::lower_bound(batches_.begin(), batches_.end(), t,
                              [](const stored& s, timestamp x) { return s.max_time_so_far < x; });
-  if (it == batches_.end()) return end_;
-  batch_cursor cur{*it->batch, it->base, {}, partition_id{}};
   event_view v;
-  while (!cur.done()) {
-    cur.next(v);
-    if (v.time() >= t) return v.offset();
+  for (; it != batches_.end(); ++it) {
+    if (it->batch->max_timestamp() < t) continue;
+    batch_cursor cur{*it->batch, it->base, {}, partition_id{}};
+    while (!cur.done()) {
+      cur.next(v);
+      if (v.time() >= t) return v.offset();
+    }
   }
-  return it->base + it->span;
+  return end_;
 }
 
 void memory_log::pop_front() {
@@ -89,11 +93,11 @@ void memory_log::pop_front() {
 int64_t memory_log::enforce_retention(const retention_policy& policy, timestamp now) {
   auto before = events_;
   while (!batches_.empty()) {
-    bool over = (policy.max_events >= 0 && events_ > policy.max_events) ||
-                (policy.max_bytes >= 0 && bytes_ > policy.max_bytes) ||
-                (policy.max_age_ms >= 0 &&
-                 now.value - batches_.front().batch->max_timestamp().value >
-                     policy.max_age_ms * 1'000'000);
+    bool over =
+        (policy.max_events >= 0 && events_ > policy.max_events) ||
+        (policy.max_bytes >= 0 && bytes_ > policy.max_bytes) ||
+        (policy.max_age_ms >= 0 &&
+         now.value - batches_.front().batch->max_timestamp().value > policy.max_age_ms * 1'000'000);
     if (!over) break;
     pop_front();
   }
