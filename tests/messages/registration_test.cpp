@@ -24,6 +24,7 @@
 #include "messages/partition.hpp"
 #include "messages/record_batch.hpp"
 #include "messages/registration.hpp"
+#include "messages/supervision.hpp"
 #include "messages/topic.hpp"
 
 using namespace herald;
@@ -142,6 +143,16 @@ auto fields(const grant_credit& x) {
 }
 auto fields(const partition_assignment& x) {
   return std::tie(x.topic, x.partition, x.member, x.assignment, x.revoking, x.committed);
+}
+auto fields(const durable_advanced& x) {
+  return std::tie(x.durable);
+}
+auto fields(const stop_child& x) {
+  return std::tie(x.name);
+}
+auto fields(const supervision_node& x) {
+  return std::tie(x.name, x.kind, x.strategy, x.mode, x.state, x.actor_id, x.restarts,
+                  x.last_failure);
 }
 auto fields(const group_description& x) {
   return std::tie(x.group, x.members, x.rebalances);
@@ -349,6 +360,10 @@ TEST_CASE("every registered type round-trips through the binary serializer", "[r
        [&] {
          check_fields(sys, offset_for_time{timestamp{1'700'000'000'123'000'000}});
        }},
+      {"herald.durable_advanced",
+       [&] {
+         check_fields(sys, durable_advanced{offset{77}});
+       }},
       {"herald.get_partition_status",
        [&] {
          round_trip(sys, get_partition_status{});
@@ -446,6 +461,24 @@ TEST_CASE("every registered type round-trips through the binary serializer", "[r
                              4};
          auto copy = check_fields(sys, g);
          check_elements(copy.partitions, g.partitions);
+       }},
+      {"herald.supervision_node",
+       [&] {
+         supervision_node leaf{"partition-0",         "worker", "", "permanent", "running", 42, 3,
+                               "runtime_error: boom", {}};
+         supervision_node root{"broker", "supervisor", "one_for_one", "permanent", "restarting", 7,
+                               1,        "",           {leaf, leaf}};
+         auto copy = check_fields(sys, root);
+         REQUIRE(copy.children.size() == 2);
+         check_elements(copy.children, root.children);
+       }},
+      {"herald.get_supervision_tree",
+       [&] {
+         round_trip(sys, get_supervision_tree{});
+       }},
+      {"herald.stop_child",
+       [&] {
+         check_fields(sys, stop_child{"partition-3"});
        }},
   };
 
