@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,4 +170,50 @@ TEST_CASE("killing a member while events stream loses none of them", "[runtime][
     CHECK(counts[std::string{e.id_text()}] >= 1);
   }
   CHECK(test::partitions_of(rt, "billing", "m2").size() == 6);
+}
+
+TEST_CASE("a handler that throws hands the failed event and the rest to the survivor",
+          "[runtime][fault]") {
+  test::recorder rec;
+  std::mutex mtx;
+  std::string failed_id;
+  runtime rt{test::quiet_config()};
+  REQUIRE(rt.create_topic("orders", {.partitions = 4}));
+  auto m1 = rt.subscribe("orders", "billing",
+                         [&](const event_view& e) {
+                           if (test::seq_of(e) >= 50) {
+                             std::lock_guard<std::mutex> guard{mtx};
+                             if (failed_id.empty()) failed_id = std::string{e.id_text()};
+                             throw std::runtime_error("boom");
+                           }
+                           rec.add("m1", e);
+                         },
+                         {.member = "m1"});
+  auto m2 = rt.subscribe("orders", "billing", [&](const event_view& e) { rec.add("m2", e); },
+                         {.member = "m2"});
+  REQUIRE(m1);
+  REQUIRE(m2);
+  REQUIRE(test::wait_stable(rt, "orders", "billing", 2));
+  auto p = rt.make_producer();
+  auto evs = orders(0, 300);
+  REQUIRE(p.publish(evs));
+  REQUIRE(test::wait_until([&] { return !m1->active(); }));
+  CHECK(is(m1->failure(), errc::handler_failed));
+  CHECK(describe(m1->failure()).find("boom") != std::string::npos);
+  REQUIRE(test::wait_until([&] { return test::group_drained(rt, "billing"); }));
+  std::string failed;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    failed = failed_id;
+  }
+  REQUIRE_FALSE(failed.empty());
+  auto counts = rec.id_counts();
+  for (auto& e : evs) {
+    INFO("event " << e.id_text());
+    CHECK(counts[std::string{e.id_text()}] >= 1);
+  }
+  bool m2_got_it = false;
+  for (auto& it : rec.items())
+    if (it.id == failed && it.member == "m2") m2_got_it = true;
+  CHECK(m2_got_it);
 }

@@ -29,8 +29,8 @@ std::string key_name(int k) {
 /// No Catch assertions here: it runs on threads other than the test's, and Catch is not
 /// thread-safe.
 caf::error publish_interleaved(producer& p, const std::string& topic, const std::vector<int>& keys,
-                               int per_key, std::vector<event>& out) {
-  for (int seq = 0; seq < per_key; ++seq)
+                               int per_key, std::vector<event>& out, int first_seq = 0) {
+  for (int seq = first_seq; seq < first_seq + per_key; ++seq)
     for (int k : keys) {
       out.push_back(test::order(topic, key_name(k), seq));
       if (auto err = p.publish_async(out.back())) return err;
@@ -102,6 +102,60 @@ TEST_CASE("every group sees each key's events in publish order", "[runtime][orde
     }
     CHECK(members.size() == members_per_group);
     for (auto& [key, ps] : partitions_of_key) CHECK(ps.size() == 1);
+  }
+}
+
+TEST_CASE("each key's order holds in a group while members join and leave",
+          "[runtime][order][rebalance]") {
+  constexpr int keys = 40;
+  constexpr int per_key = 150;
+  test::recorder rec;
+  runtime rt{test::quiet_config()};
+  REQUIRE(rt.create_topic("orders", {.partitions = 6}));
+  auto member = [&](const std::string& name) {
+    auto s = rt.subscribe("orders", "g", [&rec, name](const event_view& e) { rec.add(name, e); },
+                          {.member = name});
+    REQUIRE(s);
+    return std::move(*s);
+  };
+  auto m0 = member("m0");
+  REQUIRE(test::wait_stable(rt, "orders", "g", 1));
+
+  auto p = rt.make_producer();
+  std::vector<int> all_keys;
+  for (int k = 0; k < keys; ++k) all_keys.push_back(k);
+  std::vector<event> published;
+  caf::error publish_error;
+  // Paced by the group's progress (not by time), so that the stream spans every rebalance.
+  std::thread publisher{[&] {
+    for (int seq = 0; seq < per_key && !publish_error; ++seq) {
+      publish_error = publish_interleaved(p, "orders", all_keys, 1, published, seq);
+      test::wait_until([&] { return rec.size() + 2 * keys >= published.size(); });
+    }
+  }};
+  // Rebalances while events flow: two joins (revokes from m0), then m0 leaves (its
+  // partitions go to the others from its last commits).
+  test::wait_until([&] { return rec.size() >= 500; });
+  auto m1 = member("m1");
+  test::wait_until([&] { return rec.size() >= 1500; });
+  auto m2 = member("m2");
+  test::wait_until([&] { return rec.size() >= 3000; });
+  CHECK_FALSE(m0.stop());
+  publisher.join();
+  INFO(describe(publish_error));
+  REQUIRE_FALSE(publish_error);
+  REQUIRE(test::wait_until([&] { return test::group_drained(rt, "g"); }));
+
+  std::set<std::string> members;
+  for (auto& it : rec.items()) members.insert(it.member);
+  CHECK(members.size() == 3);
+  std::vector<int64_t> expected;
+  for (int s = 0; s < per_key; ++s) expected.push_back(s);
+  auto by_key = rec.by_key();
+  CHECK(by_key.size() == static_cast<size_t>(keys));
+  for (auto& [key, seqs] : by_key) {
+    INFO("key " << key);
+    CHECK(seqs == expected);
   }
 }
 
