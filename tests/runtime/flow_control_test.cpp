@@ -8,11 +8,16 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "runtime/herald.hpp"
 #include "storage/memory_log.hpp"
@@ -121,6 +126,15 @@ std::pair<std::vector<event>, caf::error> publish_until_refused(producer& p, int
     accepted.push_back(std::move(ev));
   }
   return {accepted, caf::none};
+}
+
+/// True when thread `tid` of this process is blocked (state S: here, in a condition wait).
+bool thread_sleeps(pid_t tid) {
+  std::ifstream in{"/proc/self/task/" + std::to_string(tid) + "/stat"};
+  std::string line;
+  std::getline(in, line);
+  auto close = line.rfind(')');  // the state follows the command name in parentheses
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'S';
 }
 
 std::vector<std::string> ids(const std::vector<event>& evs) {
@@ -267,4 +281,41 @@ TEST_CASE("a partition whose writes are not yet durable holds acks and the produ
   std::vector<std::string> seen;
   for (auto& it : rec.items()) seen.push_back(it.id);
   CHECK(seen == ids(accepted));
+}
+
+TEST_CASE("flush ships a batch that waited for an in-flight slot as soon as one frees",
+          "[runtime][flow][backpressure]") {
+  // flush() promises to send every open batch now. A batch that cannot go because the lane
+  // is at max_inflight_batches must go when an acknowledgement frees a slot, not when its
+  // linger expires (here: never within ack_timeout).
+  test::gate gate;
+  auto storage = std::make_shared<slow_storage>();
+  storage->ctl->append_gate = &gate;
+  auto cfg = test::quiet_config();
+  cfg.worker_threads = 4;
+  cfg.storage = storage;
+  runtime rt{cfg};
+  test::open_on_exit release{gate};
+  REQUIRE(rt.create_topic("orders", {.partitions = 1}));
+  auto opts = tiny_buffers();
+  opts.linger = std::chrono::microseconds{std::chrono::seconds{60}};
+  opts.ack_timeout = 3s;
+  auto p = rt.make_producer(opts);
+  // Two full batches in flight (the partition is stuck in the first), two events open.
+  for (int i = 0; i < 10; ++i) REQUIRE_FALSE(p.publish_async(test::order("orders", "ORD-1", i)));
+  REQUIRE(test::wait_until([&] { return storage->ctl->appends_started == 1; }));
+  CHECK(p.stats().batches == 2);
+  // The flush must be waiting before the partition acknowledges; otherwise it finds free
+  // slots and ships at once, and the test proves nothing.
+  std::atomic<pid_t> flusher{0};
+  auto flushed = std::async(std::launch::async, [&] {
+    flusher = static_cast<pid_t>(::syscall(SYS_gettid));
+    return p.flush();
+  });
+  REQUIRE(test::wait_until([&] { return flusher != 0 && thread_sleeps(flusher); }));
+  gate.open();
+  auto err = flushed.get();
+  INFO(describe(err));
+  CHECK_FALSE(err);
+  CHECK(p.stats().acknowledged == 10);
 }
