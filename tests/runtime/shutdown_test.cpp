@@ -135,3 +135,24 @@ TEST_CASE("shutdown racing publishing threads: every acknowledged event was hand
   }
   CHECK(total >= 300);
 }
+
+TEST_CASE("producer and subscription handles may outlive their runtime", "[runtime][shutdown]") {
+  test::recorder rec;
+  producer p;
+  subscription sub;
+  {
+    runtime rt{test::quiet_config()};
+    REQUIRE(rt.create_topic("orders", {.partitions = 2}));
+    auto s = rt.subscribe("orders", "billing", [&rec](const event_view& e) { rec.add("m", e); });
+    REQUIRE(s);
+    sub = std::move(*s);
+    REQUIRE(test::wait_stable(rt, "orders", "billing", 1));
+    p = rt.make_producer();
+    for (int i = 0; i < 100; ++i) REQUIRE_FALSE(p.publish_async(test::order("orders", "K", i)));
+  }  // the runtime goes first: it drains, stops the member and closes the producer
+  CHECK(rec.size() == 100);
+  CHECK_FALSE(sub.active());
+  CHECK_FALSE(sub.stop());
+  CHECK(is(p.publish_async(test::order("orders", "K", 100)), errc::producer_closed));
+  CHECK(p.stats().acknowledged == 100);
+}  // and the handles after it
