@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <string>
@@ -489,8 +490,10 @@ void run_opfuzz(uint64_t seed, int ops) {
 
 TEST_CASE("memory_log matches a vector model over random operation sequences",
           "[memory_log][opfuzz]") {
+  // Brief in every ctest run; `make test-long` (HERALD_TEST_LONG=1) runs longer sequences.
+  const int ops = std::getenv("HERALD_TEST_LONG") ? 300000 : 10000;
   for (uint64_t seed : {1ull, 2ull, 0xC0FFEEull, 20240601ull}) {
     INFO("seed " << seed);
-    run_opfuzz(seed, 10000);
+    run_opfuzz(seed, ops);
   }
 }
