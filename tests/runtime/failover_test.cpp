@@ -217,3 +217,54 @@ TEST_CASE("a handler that throws hands the failed event and the rest to the surv
     if (it.id == failed && it.member == "m2") m2_got_it = true;
   CHECK(m2_got_it);
 }
+
+TEST_CASE("a member that dies while its partitions are being revoked hands them over at once",
+          "[runtime][fault]") {
+  test::recorder rec;
+  test::gate gate;
+  auto cfg = test::quiet_config();
+  cfg.worker_threads = 4;
+  // Far beyond the wait bound: the handover must come from the death, not from the timeout.
+  cfg.broker.coordinator.revoke_timeout = std::chrono::hours{1};
+  runtime rt{cfg};
+  test::open_on_exit release{gate};
+  REQUIRE(rt.create_topic("orders", {.partitions = 4}));
+  auto m1 = rt.subscribe("orders", "billing",
+                         [&](const event_view& e) {
+                           gate.wait();
+                           rec.add("m1", e);
+                         },
+                         {.member = "m1"});
+  REQUIRE(m1);
+  REQUIRE(test::wait_stable(rt, "orders", "billing", 1));
+  auto p = rt.make_producer();
+  auto evs = orders(0, 100);
+  REQUIRE(p.publish(evs));
+  REQUIRE(test::wait_until([&] { return gate.arrived() >= 1; }));
+  // m2 joins: two partitions must move, and m1 (stuck) cannot answer the revoke.
+  auto m2 = rt.subscribe("orders", "billing", [&](const event_view& e) { rec.add("m2", e); },
+                         {.member = "m2"});
+  REQUIRE(m2);
+  auto revoking = [&] {
+    auto d = rt.describe_group("billing");
+    int n = 0;
+    if (d)
+      for (auto& pa : d->partitions) n += pa.revoking ? 1 : 0;
+    return n;
+  };
+  REQUIRE(test::wait_until([&] { return revoking() == 2; }));
+  caf::anon_send_exit(m1->actor(), caf::exit_reason::kill);
+  gate.open();
+  REQUIRE(test::wait_until([&] { return !m1->active(); }));
+  REQUIRE(test::wait_until([&] { return test::group_settled(rt, "billing", 1); }));
+  CHECK(test::partitions_of(rt, "billing", "m2").size() == 4);
+  auto more = orders(100, 100);
+  REQUIRE(p.publish(more));
+  REQUIRE(test::wait_until([&] { return test::group_drained(rt, "billing"); }));
+  auto counts = rec.id_counts();
+  for (auto* batch : {&evs, &more})
+    for (auto& e : *batch) {
+      INFO("event " << e.id_text());
+      CHECK(counts[std::string{e.id_text()}] >= 1);
+    }
+}
