@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
 #include "base/logging.hpp"
@@ -36,10 +36,10 @@ void deliver(self_ptr self, const std::string& group, partition_state::cursor& c
     if (!next) {
       if (is(next.error(), errc::offset_out_of_range)) {
         auto start = st.log->start_offset();
-        logger()->warn("topic={} partition={} group={} event=cursor_below_log_start next={} "
-                       "start={} skipped={} reason=retention",
-                       st.topic, st.partition.value, group, c.next.value, start.value,
-                       start - c.next);
+        logger()->warn(
+            "topic={} partition={} group={} event=cursor_below_log_start next={} "
+            "start={} skipped={} reason=retention",
+            st.topic, st.partition.value, group, c.next.value, start.value, start - c.next);
         c.next = start;
         continue;
       }
@@ -81,11 +81,14 @@ offset resolve_start(self_ptr self, const subscribe_group& req) {
   auto& log = *self->state.log;
   if (req.from.value >= 0) return std::clamp(req.from, log.start_offset(), log.end_offset());
   switch (req.start.from) {
-    case start_position::kind::earliest: return log.start_offset();
-    case start_position::kind::latest: return log.end_offset();
+    case start_position::kind::earliest:
+      return log.start_offset();
+    case start_position::kind::latest:
+      return log.end_offset();
     case start_position::kind::at_offset:
       return std::clamp(offset{req.start.value}, log.start_offset(), log.end_offset());
-    case start_position::kind::at_time: return log.offset_for_time(timestamp{req.start.value});
+    case start_position::kind::at_time:
+      return log.offset_for_time(timestamp{req.start.value});
   }
   return log.start_offset();
 }
@@ -191,9 +194,10 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         auto& st = self->state;
         // An acknowledgement promises durability: it waits until the storage says so (at
-        // once for memory_log), and never overtakes an earlier pending one.
-        if (appended && (ack.base + ack.count > st.log->durable_offset() ||
-                         !st.pending_acks.empty())) {
+        // once for memory_log). No acknowledgement, not even of a duplicate or a refusal,
+        // overtakes an earlier pending one: producers match them in sequence order.
+        if (!st.pending_acks.empty() ||
+            (appended && ack.base + ack.count > st.log->durable_offset())) {
           st.pending_acks.push_back({std::move(sender), std::move(ack)});
         } else if (sender) {
           self->send(sender, std::move(ack));
@@ -220,8 +224,7 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
         c.next = start;
         c.credit = req.credit;
         logger()->debug("topic={} partition={} group={} event=subscribed epoch={} start={}",
-                        st.topic, st.partition.value, req.group, req.assignment.value,
-                        start.value);
+                        st.topic, st.partition.value, req.group, req.assignment.value, start.value);
         deliver(self, req.group, c);
         return start;
       },

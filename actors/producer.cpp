@@ -37,7 +37,9 @@ producer_core::producer_core(caf::actor_system& sys, producer_id id, producer_op
 
 producer_core::~producer_core() = default;
 
-void producer_core::start() { actor_ = sys_.spawn(producer_actor, shared_from_this()); }
+void producer_core::start() {
+  actor_ = sys_.spawn(producer_actor, shared_from_this());
+}
 
 producer_stats producer_core::stats() const {
   std::lock_guard<adaptive_mutex> guard{mtx_};
@@ -46,46 +48,55 @@ producer_stats producer_core::stats() const {
 
 caf::error producer_core::check(const event& ev) const {
   if (ev.topic().empty())
-    return make_error(errc::invalid_event, "event has no topic; build it with "
-                                           "event::builder{topic, type}");
+    return make_error(errc::invalid_event,
+                      "event has no topic; build it with "
+                      "event::builder{topic, type}");
   if (ev.type().empty())
     return make_error(errc::invalid_event, "event for topic '" + std::string{ev.topic()} +
                                                "' has an empty type; every event needs a type "
                                                "such as \"OrderPlaced\"");
   if (ev.id().empty())
-    return make_error(errc::invalid_event, "event has no id; create events with "
-                                           "event::builder{...}.build()");
+    return make_error(errc::invalid_event,
+                      "event has no id; create events with "
+                      "event::builder{...}.build()");
   if (opts_.validate_json && !ev.is_tombstone()) {
     if (auto err = validate_json(ev.payload()))
       return make_error(errc::invalid_json, "event " + std::string{ev.id_text()} + " (" +
                                                 std::string{ev.type()} + " for topic '" +
-                                                std::string{ev.topic()} +
-                                                "'): " + describe(err));
+                                                std::string{ev.topic()} + "'): " + describe(err));
   }
   return caf::none;
 }
 
-caf::expected<producer_core::topic_entry*> producer_core::topic_for(lock_t&,
+caf::expected<producer_core::topic_entry*> producer_core::topic_for(lock_t& lk,
                                                                     std::string_view name) {
   if (last_topic_ && last_topic_->meta.name == name) return last_topic_;
   auto it = topics_.find(name);
   if (it == topics_.end()) {
-    // Rare (once per topic): the registry round trip happens under the lock.
+    // Rare (once per topic). The registry round trip must not hold the lock: the producer's
+    // actor needs it for acknowledgements, and with one scheduler thread the registry could
+    // not even answer while that actor waits.
+    lk.unlock();
     auto md = metadata_(std::string{name});
+    lk.lock();
     if (!md) return std::move(md.error());
-    auto entry = std::make_unique<topic_entry>();
-    entry->meta = std::move(*md);
-    auto reserve = static_cast<size_t>(std::min(opts_.batch_max_bytes, 64 * 1024));
-    for (size_t p = 0; p < entry->meta.partitions.size(); ++p) {
-      auto l = std::make_unique<lane>();
-      l->topic = entry->meta.name;
-      l->partition = partition_id{static_cast<int32_t>(p)};
-      l->actor = entry->meta.partitions[p];
-      l->open = batch_builder{reserve};
-      entry->lanes.push_back(std::move(l));
+    if (closed_) return make_error(errc::producer_closed, "producer closed while publishing");
+    it = topics_.find(name);
+    if (it == topics_.end()) {  // nobody added it meanwhile
+      auto entry = std::make_unique<topic_entry>();
+      entry->meta = std::move(*md);
+      auto reserve = static_cast<size_t>(std::min(opts_.batch_max_bytes, 64 * 1024));
+      for (size_t p = 0; p < entry->meta.partitions.size(); ++p) {
+        auto l = std::make_unique<lane>();
+        l->topic = entry->meta.name;
+        l->partition = partition_id{static_cast<int32_t>(p)};
+        l->actor = entry->meta.partitions[p];
+        l->open = batch_builder{reserve};
+        entry->lanes.push_back(std::move(l));
+      }
+      caf::anon_send(actor_, entry->meta.partitions);  // the actor monitors them
+      it = topics_.emplace(entry->meta.name, std::move(entry)).first;
     }
-    caf::anon_send(actor_, entry->meta.partitions);  // the actor monitors them
-    it = topics_.emplace(entry->meta.name, std::move(entry)).first;
   }
   last_topic_ = it->second.get();
   return last_topic_;
@@ -125,8 +136,19 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
                           std::to_string(topic.meta.config.max_event_bytes) +
                           " (max_event_bytes): make the event smaller or raise the limit");
   const auto n = static_cast<int32_t>(topic.lanes.size());
-  auto idx = ev.key().empty() ? static_cast<int32_t>(topic.sticky % n)
-                              : partition_for_key(ev.key(), n);
+  int32_t idx;
+  if (ev.key().empty()) {
+    // Sticky for keyless events (as Kafka's partitioner): one partition per batch, the next
+    // one as soon as that batch has shipped, whether full or lingered.
+    auto& sticky_lane = *topic.lanes[topic.sticky % n];
+    if (sticky_lane.next_seq != topic.sticky_seq) {
+      ++topic.sticky;
+      topic.sticky_seq = topic.lanes[topic.sticky % n]->next_seq;
+    }
+    idx = static_cast<int32_t>(topic.sticky % n);
+  } else {
+    idx = partition_for_key(ev.key(), n);
+  }
   auto& l = *topic.lanes[idx];
   if (!l.actor)
     return make_error(errc::unknown_partition,
@@ -137,7 +159,6 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
   while (full(l)) {
     if (can_send(l)) {
       seal_and_send(l);
-      if (ev.key().empty()) ++topic.sticky;
       break;
     }
     if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && full(l) &&
@@ -149,8 +170,9 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
                             " ms and the producer's buffer for it is full; the broker is "
                             "overloaded or stopped. Nothing of this event was accepted");
     if (closed_) return make_error(errc::producer_closed, "producer closed while publishing");
-    if (!l.actor) return make_error(errc::unknown_partition,
-                                    "partition " + lane_name(l.topic, l.partition) + " stopped");
+    if (!l.actor)
+      return make_error(errc::unknown_partition,
+                        "partition " + lane_name(l.topic, l.partition) + " stopped");
   }
   const bool was_empty = l.open.empty();
   if (auto err = l.open.add(ev)) return err;
@@ -162,7 +184,6 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
   ++stats_.outstanding;
   if (full(l) && can_send(l)) {
     seal_and_send(l);
-    if (ev.key().empty()) ++topic.sticky;
   } else if (was_empty) {
     // One clock read per batch, not per event.
     l.open_since = clock::now();
@@ -183,14 +204,14 @@ caf::error producer_core::publish_async(const event& ev) {
 void producer_core::ship_open(bool force) {
   for (auto& [name, t] : topics_)
     for (auto& l : t->lanes)
-      if (!l->open.empty() && can_send(*l) && (force || l->inflight.empty()))
-        seal_and_send(*l);
+      if (!l->open.empty() && can_send(*l) && (force || l->inflight.empty())) seal_and_send(*l);
 }
 
 caf::expected<std::vector<publish_ack>> producer_core::await(lock_t& lk, sync_waiter& w) {
   ship_open(true);
   auto deadline = clock::now() + opts_.ack_timeout;
   while (w.remaining > 0) {
+    // on_ack ships a lane's open batch at once while it holds a waiting caller's events.
     if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && w.remaining > 0)
       return make_error(errc::timeout,
                         "no acknowledgement within " + std::to_string(opts_.ack_timeout.count()) +
@@ -216,9 +237,9 @@ caf::expected<publish_ack> producer_core::publish(const event& ev) {
 caf::expected<std::vector<publish_ack>> producer_core::publish(const std::vector<event>& evs) {
   for (size_t i = 0; i < evs.size(); ++i)
     if (auto err = check(evs[i]))
-      return make_error(static_cast<errc>(err.code()),
-                        "event " + std::to_string(i) + " of the batch: " + describe(err) +
-                            "; nothing of the batch was published");
+      return make_error(static_cast<errc>(err.code()), "event " + std::to_string(i) +
+                                                           " of the batch: " + describe(err) +
+                                                           "; nothing of the batch was published");
   auto w = std::make_shared<sync_waiter>();
   w->acks.resize(evs.size());
   w->remaining = evs.size();
@@ -238,19 +259,27 @@ caf::expected<std::vector<publish_ack>> producer_core::publish(const std::vector
 
 caf::error producer_core::flush() {
   lock_t lk{mtx_};
+  // While a flush waits, on_ack ships open batches at once instead of after the linger.
+  ++flushing_;
   ship_open(true);
   auto deadline = clock::now() + opts_.ack_timeout;
   while (stats_.outstanding > 0) {
-    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && stats_.outstanding > 0)
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && stats_.outstanding > 0) {
+      --flushing_;
       return make_error(errc::timeout, std::to_string(stats_.outstanding) +
                                            " events not acknowledged within " +
                                            std::to_string(opts_.ack_timeout.count()) + " ms");
+    }
   }
+  --flushing_;
   if (failed_since_flush_ > 0) {
-    auto err = make_error(errc::storage_failure,
-                          std::to_string(failed_since_flush_) +
-                              " events failed since the last flush; first error: " +
-                              describe(first_error_));
+    // Keep the code of the first failure (unknown_partition, storage_failure, ...).
+    auto code = first_error_.category() == caf::atom("herald")
+                    ? static_cast<errc>(first_error_.code())
+                    : errc::storage_failure;
+    auto err = make_error(
+        code, std::to_string(failed_since_flush_) +
+                  " events failed since the last flush; first error: " + describe(first_error_));
     failed_since_flush_ = 0;
     first_error_ = caf::none;
     return err;
@@ -264,16 +293,16 @@ void producer_core::close() {
     if (closed_) return;
   }
   if (auto err = flush())
-    logger()->warn("producer={} event=close_flush_failed error=\"{}\"", id_.value,
-                   describe(err));
+    logger()->warn("producer={} event=close_flush_failed error=\"{}\"", id_.value, describe(err));
   caf::actor actor;
   {
     lock_t lk{mtx_};
     closed_ = true;
     for (auto& [name, t] : topics_)
       for (auto& l : t->lanes)
-        fail_lane(*l, make_error(errc::producer_closed, "producer closed before the "
-                                                        "acknowledgement arrived"));
+        fail_lane(*l, make_error(errc::producer_closed,
+                                 "producer closed before the "
+                                 "acknowledgement arrived"));
     actor = std::move(actor_);
     cv_.notify_all();
   }
@@ -318,10 +347,10 @@ void producer_core::on_ack(append_ack& ack) {
   auto ib = std::move(l->inflight.front());
   l->inflight.pop_front();
   if (ack.error) {
-    logger()->error("producer={} topic={} partition={} event=batch_refused seq={} events={} "
-                    "error=\"{}\"",
-                    id_.value, ack.topic, ack.partition.value, ack.seq, ib.count,
-                    describe(ack.error));
+    logger()->error(
+        "producer={} topic={} partition={} event=batch_refused seq={} events={} "
+        "error=\"{}\"",
+        id_.value, ack.topic, ack.partition.value, ack.seq, ib.count, describe(ack.error));
     for (auto& r : ib.waiters) {
       if (!r.waiter->error) r.waiter->error = ack.error;
       --r.waiter->remaining;
@@ -340,9 +369,11 @@ void producer_core::on_ack(append_ack& ack) {
     stats_.acknowledged += ib.count;
   }
   stats_.outstanding -= ib.count;
-  // A batch that waited for this slot and is due (full or lingered) goes now.
+  // A batch that waited for this slot goes now if it is due: full, lingered, or awaited by a
+  // publish() or flush() caller.
   if (!l->open.empty() && can_send(*l) &&
-      (full(*l) || clock::now() - l->open_since >= opts_.linger))
+      (full(*l) || !l->open_waiters.empty() || flushing_ > 0 ||
+       clock::now() - l->open_since >= opts_.linger))
     seal_and_send(*l);
   cv_.notify_all();
 }
@@ -375,10 +406,10 @@ void producer_core::on_down(const caf::actor_addr& source, const caf::error& rea
   for (auto& [name, t] : topics_) {
     for (auto& l : t->lanes) {
       if (l->actor && l->actor.address() == source) {
-        logger()->error("producer={} topic={} partition={} event=partition_down in_flight={} "
-                        "reason=\"{}\"",
-                        id_.value, l->topic, l->partition.value, l->inflight.size(),
-                        describe(reason));
+        logger()->error(
+            "producer={} topic={} partition={} event=partition_down in_flight={} "
+            "reason=\"{}\"",
+            id_.value, l->topic, l->partition.value, l->inflight.size(), describe(reason));
         fail_lane(*l, make_error(errc::unknown_partition,
                                  "partition " + lane_name(l->topic, l->partition) +
                                      " stopped before acknowledging (" + describe(reason) +

@@ -28,8 +28,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/expected.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "base/adaptive_mutex.hpp"
@@ -41,13 +41,13 @@
 namespace herald {
 
 struct producer_options {
-  int32_t batch_max_events = 2048;        ///< a lane's open batch ships when this full
-  int32_t batch_max_bytes = 256 * 1024;   ///< ... or this many bytes
-  int32_t max_inflight_batches = 4;       ///< unacknowledged batches per partition
-  std::chrono::microseconds linger{250};  ///< longest an accepted event waits for its batch
+  int32_t batch_max_events = 2048;                ///< a lane's open batch ships when this full
+  int32_t batch_max_bytes = 256 * 1024;           ///< ... or this many bytes
+  int32_t max_inflight_batches = 4;               ///< unacknowledged batches per partition
+  std::chrono::microseconds linger{250};          ///< longest an accepted event waits for its batch
   std::chrono::milliseconds send_timeout{30000};  ///< longest a publish blocks for space
   std::chrono::milliseconds ack_timeout{30000};   ///< longest publish()/flush() wait for acks
-  bool validate_json = true;              ///< check payloads with Boost.JSON before sending
+  bool validate_json = true;                      ///< check payloads with Boost.JSON before sending
 };
 
 /// Where one published event went.
@@ -59,11 +59,11 @@ struct publish_ack {
 };
 
 struct producer_stats {
-  int64_t published = 0;    ///< events accepted by publish calls
+  int64_t published = 0;     ///< events accepted by publish calls
   int64_t acknowledged = 0;  ///< events the broker stored
-  int64_t failed = 0;       ///< events the broker refused or that were lost in flight
-  int64_t batches = 0;      ///< batches sent
-  int64_t outstanding = 0;  ///< accepted and not yet acknowledged or failed
+  int64_t failed = 0;        ///< events the broker refused or that were lost in flight
+  int64_t batches = 0;       ///< batches sent
+  int64_t outstanding = 0;   ///< accepted and not yet acknowledged or failed
 };
 
 /// Looks up a topic (the runtime asks the topic registry).
@@ -137,7 +137,8 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   struct topic_entry {
     topic_metadata meta;
     std::vector<std::unique_ptr<lane>> lanes;
-    uint32_t sticky = 0;  // lane for events without a key
+    uint32_t sticky = 0;      // lane for events without a key
+    uint64_t sticky_seq = 0;  // that lane's next_seq when chosen: moves on once it ships
   };
 
   caf::error check(const event& ev) const;
@@ -164,6 +165,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   topic_entry* last_topic_ = nullptr;
   bool closed_ = false;
   bool tick_armed_ = false;
+  int flushing_ = 0;  // flush() calls waiting
   caf::error first_error_;
   int64_t failed_since_flush_ = 0;
   producer_stats stats_;

@@ -38,6 +38,11 @@ std::shared_ptr<spdlog::logger> get(std::string_view subsystem) {
   return logger;
 }
 
+bool valid_level(std::string_view level) {
+  spdlog::level::level_enum lvl;
+  return parse(level, lvl);
+}
+
 bool set_level(std::string_view level) {
   spdlog::level::level_enum lvl;
   if (!parse(level, lvl)) return false;

@@ -20,6 +20,9 @@ std::shared_ptr<spdlog::logger> get(std::string_view subsystem);
 /// info, warn, error, critical, off. Returns false (and changes nothing) for anything else.
 bool set_level(std::string_view level);
 
+/// True if `level` names a level set_level() accepts.
+bool valid_level(std::string_view level);
+
 /// Sets the level of one subsystem's logger.
 bool set_level(std::string_view subsystem, std::string_view level);
 

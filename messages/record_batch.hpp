@@ -4,6 +4,7 @@
 // actors in one process copies no event, and writing it to disk or a socket is one write.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>

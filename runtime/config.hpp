@@ -18,7 +18,7 @@
 namespace herald {
 
 struct runtime_config {
-  /// Scheduler threads of the actor system; 0 means one per CPU core.
+  /// Scheduler threads of the actor system; 0 means one per CPU core, at least 4.
   size_t worker_threads = 0;
   /// trace, debug, info, warn, error, critical or off (see base/logging.hpp).
   std::string log_level = "info";

@@ -29,14 +29,17 @@ auto& logger() {
 }  // namespace
 
 caf::error validate(const runtime_config& cfg) {
-  auto bad = [](std::string what) { return make_error(errc::invalid_config, std::move(what)); };
+  auto bad = [](std::string what) {
+    return make_error(errc::invalid_config, std::move(what));
+  };
   if (cfg.worker_threads > 1024) return bad("worker_threads must be 0 (one per core) to 1024");
-  if (!log::set_level(cfg.log_level))
+  if (!log::valid_level(cfg.log_level))
     return bad("log_level '" + cfg.log_level +
                "' is not one of trace, debug, info, warn, error, critical, off");
   auto& p = cfg.producer;
   if (p.batch_max_events < 1) return bad("producer.batch_max_events must be at least 1");
-  if (p.batch_max_bytes < 1024 || p.batch_max_bytes > static_cast<int32_t>(format::max_batch_bytes / 2))
+  if (p.batch_max_bytes < 1024 ||
+      p.batch_max_bytes > static_cast<int32_t>(format::max_batch_bytes / 2))
     return bad("producer.batch_max_bytes must be between 1024 and " +
                std::to_string(format::max_batch_bytes / 2));
   if (p.max_inflight_batches < 1) return bad("producer.max_inflight_batches must be at least 1");
@@ -74,8 +77,9 @@ struct runtime::impl {
 
   caf::error check_running() const {
     if (stopping.load())
-      return make_error(errc::shutting_down, "the runtime is shutting down; no new producers "
-                                             "or subscriptions");
+      return make_error(errc::shutting_down,
+                        "the runtime is shutting down; no new producers "
+                        "or subscriptions");
     return caf::none;
   }
 };
@@ -84,10 +88,13 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   if (auto err = validate(cfg)) throw std::invalid_argument(describe(err));
   impl_->cfg = std::move(cfg);
   auto& c = impl_->cfg;
+  log::set_level(c.log_level);
   if (!c.storage) c.storage = std::make_shared<memory_storage_factory>();
   register_types(impl_->sys_cfg);
+  // Like CAF's own default, at least 4: a handler that blocks (I/O, a lock) then takes one
+  // thread, not half of a 2-core machine's.
   auto threads = c.worker_threads ? c.worker_threads
-                                  : std::max<size_t>(1, std::thread::hardware_concurrency());
+                                  : std::max<size_t>(4, std::thread::hardware_concurrency());
   impl_->sys_cfg.set("scheduler.max-threads", threads);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->sys_cfg);
   impl_->registry = impl_->sys->spawn(topic_registry, c.storage, c.broker);
@@ -104,10 +111,18 @@ runtime::~runtime() {
   impl_->sys.reset();  // waits for every actor to terminate
 }
 
-caf::actor_system& runtime::system() { return *impl_->sys; }
-const caf::actor& runtime::registry() const { return impl_->registry; }
-const runtime_config& runtime::config() const { return impl_->cfg; }
-bool runtime::shutting_down() const { return impl_->stopping.load(); }
+caf::actor_system& runtime::system() {
+  return *impl_->sys;
+}
+const caf::actor& runtime::registry() const {
+  return impl_->registry;
+}
+const runtime_config& runtime::config() const {
+  return impl_->cfg;
+}
+bool runtime::shutting_down() const {
+  return impl_->stopping.load();
+}
 
 // -- topics -----------------------------------------------------------------------------------
 
@@ -130,16 +145,14 @@ caf::expected<std::vector<topic_metadata>> runtime::topics() {
 }
 
 caf::expected<partition_status> runtime::describe_partition(const std::string& topic,
-                                                          int32_t partition) {
+                                                            int32_t partition) {
   auto md = this->topic(topic);
   if (!md) return std::move(md.error());
   if (partition < 0 || static_cast<size_t>(partition) >= md->partitions.size())
-    return make_error(errc::unknown_partition,
-                      "topic '" + topic + "' has partitions 0.." +
-                          std::to_string(md->partitions.size() - 1) + ", not " +
-                          std::to_string(partition));
-  return impl_->call<herald::partition_status>(md->partitions[partition],
-                                               get_partition_status{});
+    return make_error(errc::unknown_partition, "topic '" + topic + "' has partitions 0.." +
+                                                   std::to_string(md->partitions.size() - 1) +
+                                                   ", not " + std::to_string(partition));
+  return impl_->call<herald::partition_status>(md->partitions[partition], get_partition_status{});
 }
 
 caf::expected<std::vector<event>> runtime::read(const std::string& topic, int32_t partition,
@@ -147,8 +160,8 @@ caf::expected<std::vector<event>> runtime::read(const std::string& topic, int32_
   auto md = this->topic(topic);
   if (!md) return std::move(md.error());
   if (partition < 0 || static_cast<size_t>(partition) >= md->partitions.size())
-    return make_error(errc::unknown_partition, "no partition " + std::to_string(partition) +
-                                                   " in topic '" + topic + "'");
+    return make_error(errc::unknown_partition,
+                      "no partition " + std::to_string(partition) + " in topic '" + topic + "'");
   auto r = impl_->call<read_result>(md->partitions[partition],
                                     read_records{from, max_events, int64_t{64} << 20});
   if (!r) return std::move(r.error());
@@ -166,11 +179,15 @@ caf::expected<std::vector<event>> runtime::read(const std::string& topic, int32_
 
 // -- producing --------------------------------------------------------------------------------
 
-producer runtime::make_producer() { return make_producer(impl_->cfg.producer); }
+producer runtime::make_producer() {
+  return make_producer(impl_->cfg.producer);
+}
 
 producer runtime::make_producer(producer_options opts) {
   auto id = producer_id{impl_->producer_id_base | ++impl_->next_producer};
-  auto md = [this](const std::string& name) { return topic(name); };
+  auto md = [this](const std::string& name) {
+    return topic(name);
+  };
   auto core = std::make_shared<producer_core>(*impl_->sys, id, opts, std::move(md));
   core->start();
   if (impl_->stopping.load()) core->close();
@@ -191,16 +208,15 @@ caf::expected<subscription> runtime::subscribe_fn(std::vector<std::string> topic
 }
 
 caf::expected<subscription> runtime::subscribe_actor(const std::string& topic,
-                                                     const std::string& group,
-                                                     caf::actor handler,
+                                                     const std::string& group, caf::actor handler,
                                                      subscribe_options opts) {
   if (!handler) return make_error(errc::invalid_argument, "subscribe_actor needs an actor");
   return join({topic}, group, nullptr, std::move(handler), std::move(opts));
 }
 
-caf::expected<subscription> runtime::join(std::vector<std::string> topics,
-                                          const std::string& group, handler_fn fn,
-                                          caf::actor handler_actor, subscribe_options opts) {
+caf::expected<subscription> runtime::join(std::vector<std::string> topics, const std::string& group,
+                                          handler_fn fn, caf::actor handler_actor,
+                                          subscribe_options opts) {
   if (auto err = impl_->check_running()) return err;
   if (group.empty()) return make_error(errc::invalid_argument, "consumer group name is empty");
   if (topics.empty()) return make_error(errc::invalid_argument, "subscribe needs a topic");
@@ -214,8 +230,8 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics,
   if (!coordinator) return std::move(coordinator.error());
   auto st = std::make_shared<subscription_state>();
   st->group = group;
-  st->member = opts.member.empty() ? group + "-" + std::to_string(++impl_->next_member)
-                                   : opts.member;
+  st->member =
+      opts.member.empty() ? group + "-" + std::to_string(++impl_->next_member) : opts.member;
   st->probe = std::make_shared<consumer_probe>();
   st->stop_timeout = impl_->cfg.request_timeout;
   auto copts = impl_->cfg.consumer;
@@ -318,7 +334,8 @@ caf::error runtime::shutdown() {
         auto left = lag ? std::to_string(lag->total) + " events" : describe(lag.error());
         logger()->warn("group={} event=drain_timeout left={}", g, left);
         note(make_error(errc::timeout, "group '" + g + "' did not consume everything within " +
-                                           "drain_timeout (" + left + " left); the committed "
+                                           "drain_timeout (" + left +
+                                           " left); the committed "
                                            "offsets tell where it resumes"));
         break;
       }
