@@ -6,7 +6,10 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
 
 #include "messages/ids.hpp"
 
@@ -27,20 +30,68 @@ struct retention_policy {
   }
 };
 
+/// When an on-disk partition makes appended batches durable (docs/STORAGE.md has the exact
+/// promise of each). Ignored by the "memory" storage.
+struct durability_policy {
+  enum class kind : uint8_t {
+    always = 0,    ///< fdatasync before acknowledging (group commit); survives power loss
+    interval = 1,  ///< acknowledge once written; fdatasync every interval_ms in the background
+    never = 2,     ///< acknowledge once written; the OS writes back when it likes
+  };
+  kind mode = kind::always;
+  int64_t interval_ms = 1000;  ///< only for kind::interval
+
+  static durability_policy always() { return {kind::always, 1000}; }
+  static durability_policy interval(int64_t ms) { return {kind::interval, ms}; }
+  static durability_policy never() { return {kind::never, 1000}; }
+
+  friend bool operator==(const durability_policy&, const durability_policy&) = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, durability_policy& x) {
+    auto k = static_cast<uint8_t>(x.mode);
+    auto restore = caf::meta::load_callback([&]() -> caf::error {
+      if (k > 2) return caf::make_error(caf::sec::invalid_argument, "durability_policy kind");
+      x.mode = static_cast<kind>(k);
+      return caf::none;
+    });
+    return f(caf::meta::type_name("durability_policy"), k, x.interval_ms, restore);
+  }
+};
+
+/// "always", "interval" or "never".
+inline const char* to_string(durability_policy::kind k) {
+  switch (k) {
+    case durability_policy::kind::always:
+      return "always";
+    case durability_policy::kind::interval:
+      return "interval";
+    case durability_policy::kind::never:
+      return "never";
+  }
+  return "unknown";
+}
+
 struct topic_config {
   int32_t partitions = 1;
   retention_policy retention;
   /// Largest encoded event a producer may publish to this topic (payload, key, headers).
   uint32_t max_event_bytes = 1u << 20;
-  /// Storage backend of the partitions: "memory" (the only one in the core).
-  std::string storage = "memory";
+  /// Storage backend of the partitions: "memory", "disk", or empty for the runtime's
+  /// default ("disk" when it has a data_dir, else "memory").
+  std::string storage;
+  /// Disk storage only: when an acknowledged batch is safe (see durability_policy).
+  durability_policy durability;
+  /// Disk storage only: keep only the latest record per key in closed segments (a
+  /// tombstone deletes its key); offsets are preserved, so reads may meet gaps.
+  bool compaction = false;
 
   friend bool operator==(const topic_config&, const topic_config&) = default;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, topic_config& x) {
     return f(caf::meta::type_name("topic_config"), x.partitions, x.retention, x.max_event_bytes,
-             x.storage);
+             x.storage, x.durability, x.compaction);
   }
 };
 

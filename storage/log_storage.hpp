@@ -90,6 +90,8 @@ class storage_factory {
                                                             const topic_config& config) = 0;
   /// Removes the data of a deleted topic.
   [[nodiscard]] virtual caf::error remove(const std::string& topic, int32_t partitions) = 0;
+  /// The backend a topic gets when its config leaves `storage` empty.
+  virtual std::string default_backend() const { return "memory"; }
 };
 
 }  // namespace herald
