@@ -42,6 +42,19 @@ void execute(self_ptr self, std::vector<group_action> actions) {
   }
 }
 
+/// Stores the group's committed offset of `tp` durably, if the coordinator has a store.
+void persist(self_ptr self, const topic_partition& tp) {
+  auto& st = self->state;
+  if (!st.options.offsets) return;
+  auto committed = st.stm->committed(tp);
+  if (!committed) return;
+  if (auto err = st.options.offsets->commit(st.group, tp.topic, tp.partition, *committed))
+    logger()->warn(
+        "group={} topic={} partition={} event=commit_not_stored offset={} "
+        "error=\"{}\"",
+        st.group, tp.topic, tp.partition.value, committed->value, describe(err));
+}
+
 void drop_member(self_ptr self, const std::string& name, const char* why) {
   auto& st = self->state;
   auto it = st.members.find(name);
@@ -66,6 +79,9 @@ caf::behavior group_coordinator(coordinator_actor_t* self, std::string group,
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
   st.stm = std::make_unique<group_state>(group, static_cast<uint64_t>(now_ms) << 16);
+  if (st.options.offsets)
+    for (auto& c : st.options.offsets->committed(group))
+      st.stm->set_committed({c.topic, c.partition}, c.next);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [name, handle] : self->state.members) {
       if (handle.address() == dm.source) {
@@ -96,13 +112,16 @@ caf::behavior group_coordinator(coordinator_actor_t* self, std::string group,
         return ok_atom::value;
       },
       [self](revoke_done& msg) {
-        execute(self, self->state.stm->revoked({msg.topic, msg.partition}, msg.assignment,
-                                               msg.next));
+        auto actions =
+            self->state.stm->revoked({msg.topic, msg.partition}, msg.assignment, msg.next);
+        if (msg.next.value >= 0) persist(self, {msg.topic, msg.partition});
+        execute(self, std::move(actions));
       },
       [self](commit_offset& msg) {
         auto& st = self->state;
         if (st.stm->commit({msg.topic, msg.partition}, msg.assignment, msg.next)) {
           ++st.commits;
+          persist(self, {msg.topic, msg.partition});
         } else {
           ++st.fenced_commits;
           logger()->debug("group={} topic={} partition={} event=commit_fenced epoch={} next={}",

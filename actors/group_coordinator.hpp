@@ -13,6 +13,7 @@
 
 #include "actors/group_state.hpp"
 #include "messages/group.hpp"
+#include "storage/offset_store.hpp"
 
 namespace herald {
 
@@ -20,6 +21,10 @@ struct coordinator_options {
   /// How long a member may take to finish a revoke before its partition is handed on anyway
   /// (the member is then presumed stuck; events it is still handling may be handled twice).
   std::chrono::milliseconds revoke_timeout{10000};
+  /// Where committed offsets survive restarts (the runtime sets it with a data_dir); null:
+  /// in memory only. The coordinator loads its group's offsets at start and stores each
+  /// accepted commit.
+  std::shared_ptr<offset_store> offsets;
 };
 
 struct coordinator_state {

@@ -21,6 +21,7 @@ using self_ptr = registry_actor_t*;
 caf::expected<topic_metadata> create(self_ptr self, create_topic& req) {
   auto& st = self->state;
   if (auto err = validate_topic_name(req.name)) return err;
+  if (req.config.storage.empty()) req.config.storage = st.storage->default_backend();
   if (auto err = validate_topic_config(req.config, st.options)) return err;
   if (st.topics.count(req.name))
     return make_error(errc::topic_exists, "topic '" + req.name + "' already exists (" +
@@ -85,9 +86,16 @@ caf::error validate_topic_config(const topic_config& cfg, const registry_options
                       "max_event_bytes must be between 64 and " +
                           std::to_string(format::max_batch_bytes / 2) + ", got " +
                           std::to_string(cfg.max_event_bytes));
-  if (cfg.storage != "memory")
+  if (!cfg.storage.empty() && cfg.storage != "memory" && cfg.storage != "disk")
     return make_error(errc::invalid_config, "storage backend '" + cfg.storage +
-                                                "' is not available; use \"memory\"");
+                                                "' is not available; use \"disk\" or \"memory\"");
+  auto& d = cfg.durability;
+  if (d.mode == durability_policy::kind::interval && (d.interval_ms < 1 || d.interval_ms > 3600000))
+    return make_error(errc::invalid_config, "durability interval must be 1 ms to 1 hour, got " +
+                                                std::to_string(d.interval_ms) + " ms");
+  if (cfg.compaction && cfg.storage == "memory")
+    return make_error(errc::invalid_config,
+                      "compaction needs storage \"disk\"; the memory log does not compact");
   return caf::none;
 }
 

@@ -13,6 +13,7 @@
 #include "actors/producer.hpp"
 #include "actors/topic_registry.hpp"
 #include "messages/group.hpp"
+#include "storage/disk_options.hpp"
 #include "storage/log_storage.hpp"
 
 namespace herald {
@@ -32,8 +33,15 @@ struct runtime_config {
   std::chrono::milliseconds request_timeout{10000};
   /// How long shutdown() waits for groups to consume what was published before stopping.
   std::chrono::milliseconds drain_timeout{10000};
-  /// Where partitions keep their logs; null means in memory.
+  /// Where partitions keep their logs. Null: a disk_storage_factory on data_dir when that is
+  /// set, else in memory.
   std::shared_ptr<storage_factory> storage;
+  /// A directory for durable logs and committed group offsets (docs/STORAGE.md). Empty:
+  /// nothing survives the process. Set: topics default to storage "disk" there, and a
+  /// runtime restarted on it finds its topics' records and resumes every group.
+  std::string data_dir;
+  /// Tuning of the disk storage (segment size, tail cache, sync threads, ...).
+  disk_options disk;
 };
 
 /// Checks ranges and names; the error says which field is wrong and what is allowed.

@@ -15,6 +15,7 @@
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
 #include "messages/registration.hpp"
+#include "storage/disk_storage_factory.hpp"
 #include "storage/memory_log.hpp"
 
 namespace herald {
@@ -47,6 +48,8 @@ caf::error validate(const runtime_config& cfg) {
   if (cfg.broker.partition.max_delivery_events < 1)
     return bad("broker.partition.max_delivery_events must be at least 1");
   if (cfg.request_timeout.count() <= 0) return bad("request_timeout must be positive");
+  if (!cfg.data_dir.empty())
+    if (auto err = validate(cfg.disk)) return err;
   return caf::none;
 }
 
@@ -89,6 +92,12 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = std::move(cfg);
   auto& c = impl_->cfg;
   log::set_level(c.log_level);
+  if (!c.storage && !c.data_dir.empty()) {
+    auto disk = std::make_shared<disk_storage_factory>(c.data_dir, c.disk);
+    if (auto store = disk->offsets(); store && !c.broker.coordinator.offsets)
+      c.broker.coordinator.offsets = *store;
+    c.storage = std::move(disk);
+  }
   if (!c.storage) c.storage = std::make_shared<memory_storage_factory>();
   register_types(impl_->sys_cfg);
   // Like CAF's own default, at least 4: a handler that blocks (I/O, a lock) then takes one

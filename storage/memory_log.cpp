@@ -135,7 +135,11 @@ class memory_storage_factory::handle final : public log_storage {
 
 caf::expected<log_storage_ptr> memory_storage_factory::open(const std::string& topic,
                                                             partition_id partition,
-                                                            const topic_config&) {
+                                                            const topic_config& config) {
+  if (config.storage == "disk")
+    return make_error(errc::invalid_config,
+                      "storage \"disk\" needs a data directory: set "
+                      "runtime_config::data_dir, or use storage \"memory\"");
   std::lock_guard<std::mutex> guard{mtx_};
   auto& log = logs_[{topic, partition.value}];
   if (!log) log = std::make_shared<memory_log>();
