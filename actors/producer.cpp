@@ -29,7 +29,20 @@ struct producer_core::sync_waiter {
   std::vector<publish_ack> acks;
   size_t remaining = 0;
   caf::error error;
+  completion done;  // set for publish_async(ev, done): called when remaining reaches 0
 };
+
+void producer_core::settle(waiter_ref& r, const caf::error* err) {
+  auto& w = *r.waiter;
+  if (err && !w.error) w.error = *err;
+  if (--w.remaining == 0 && w.done) {
+    auto done = std::move(w.done);
+    if (w.error)
+      done(w.error);
+    else
+      done(std::move(w.acks));
+  }
+}
 
 producer_core::producer_core(caf::actor_system& sys, producer_id id, producer_options opts,
                              metadata_fn md)
@@ -201,6 +214,18 @@ caf::error producer_core::publish_async(const event& ev) {
   return enqueue(lk, ev, nullptr, 0, clock::now() + opts_.send_timeout);
 }
 
+caf::error producer_core::publish_async(const event& ev, completion done) {
+  if (auto err = check(ev)) return err;
+  auto w = std::make_shared<sync_waiter>();
+  w->acks.resize(1);
+  w->remaining = 1;
+  w->done = std::move(done);
+  lock_t lk{mtx_};
+  if (auto err = enqueue(lk, ev, w, 0, clock::now() + opts_.send_timeout)) return err;
+  ship_open(true);
+  return caf::none;
+}
+
 void producer_core::ship_open(bool force) {
   for (auto& [name, t] : topics_)
     for (auto& l : t->lanes)
@@ -311,10 +336,7 @@ void producer_core::close() {
 
 void producer_core::fail_lane(lane& l, const caf::error& err) {
   auto fail = [&](std::vector<waiter_ref>& ws, int32_t count) {
-    for (auto& r : ws) {
-      if (!r.waiter->error) r.waiter->error = err;
-      --r.waiter->remaining;
-    }
+    for (auto& r : ws) settle(r, &err);
     stats_.failed += count;
     stats_.outstanding -= count;
     failed_since_flush_ += count;
@@ -351,10 +373,7 @@ void producer_core::on_ack(append_ack& ack) {
         "producer={} topic={} partition={} event=batch_refused seq={} events={} "
         "error=\"{}\"",
         id_.value, ack.topic, ack.partition.value, ack.seq, ib.count, describe(ack.error));
-    for (auto& r : ib.waiters) {
-      if (!r.waiter->error) r.waiter->error = ack.error;
-      --r.waiter->remaining;
-    }
+    for (auto& r : ib.waiters) settle(r, &ack.error);
     stats_.failed += ib.count;
     failed_since_flush_ += ib.count;
     if (!first_error_) first_error_ = ack.error;
@@ -364,7 +383,7 @@ void producer_core::on_ack(append_ack& ack) {
       a.topic = ack.topic;
       a.partition = ack.partition;
       a.offset = ack.base + r.index;
-      --r.waiter->remaining;
+      settle(r, nullptr);
     }
     stats_.acknowledged += ib.count;
   }

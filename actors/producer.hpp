@@ -95,6 +95,14 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   /// acknowledged. Every event is checked before any is sent: one bad event rejects the call.
   [[nodiscard]] caf::expected<std::vector<publish_ack>> publish(const std::vector<event>& evs);
 
+  /// Called once with the acknowledgements of a publish_async(ev, done) call, or its error;
+  /// runs on the producer actor's thread and must not block (send a message, set a flag).
+  using completion = std::function<void(caf::expected<std::vector<publish_ack>>)>;
+
+  /// Publishes without blocking on the acknowledgement (for callers that are actors):
+  /// `done` is called when the broker acknowledged or refused. The batch ships at once.
+  [[nodiscard]] caf::error publish_async(const event& ev, completion done);
+
   /// Sends every open batch and waits until every event accepted so far is acknowledged or
   /// failed. Returns the first failure since the previous flush, if any.
   [[nodiscard]] caf::error flush();
@@ -152,6 +160,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   void fail_lane(lane& l, const caf::error& err);
   lane* find_lane(const std::string& topic, partition_id p);
   caf::expected<std::vector<publish_ack>> await(lock_t& lk, sync_waiter& w);
+  void settle(waiter_ref& r, const caf::error* err);
 
   caf::actor_system& sys_;
   const producer_id id_;
