@@ -19,14 +19,17 @@ namespace herald {
 /// What a handler knows besides the event. Owned by the member actor; valid during the call.
 class handler_context {
  public:
-  handler_context(const std::string& group, const std::string& member)
-      : group_(group), member_(member) {}
+  handler_context(const std::string& group, const std::string& member, int attempt = 1)
+      : group_(group), member_(member), attempt_(attempt) {}
   const std::string& group() const { return group_; }
   const std::string& member() const { return member_; }
+  /// 1 for the first delivery of this event to this member, 2 for its first retry, ...
+  int attempt() const { return attempt_; }
 
  private:
   const std::string& group_;
   const std::string& member_;
+  int attempt_;
 };
 
 using handler_fn = std::function<caf::error(const event_view&, handler_context&)>;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -42,6 +43,14 @@ struct child_spec {
 struct start_child {
   child_spec spec;
 };
+
+}  // namespace herald
+
+// A child_spec holds functions: it can only be sent inside one process, which CAF needs to be
+// told.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::start_child)
+
+namespace herald {
 
 struct supervisor_options {
   restart_strategy strategy = restart_strategy::one_for_one;

@@ -17,6 +17,10 @@ using stats_atom = caf::atom_constant<caf::atom("h_stats")>;
 using linger_tick_atom = caf::atom_constant<caf::atom("h_linger")>;
 /// A supervisor's timer: restart the child (name, generation) now.
 using restart_atom = caf::atom_constant<caf::atom("h_restart")>;
+/// A member's timer: run the retries that are due.
+using retry_tick_atom = caf::atom_constant<caf::atom("h_retry")>;
+/// A member (re)joins its group.
+using join_atom = caf::atom_constant<caf::atom("h_join")>;
 /// Liveness probe; answered with ok.
 using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
 using ok_atom = caf::atom_constant<caf::atom("h_ok")>;

@@ -9,8 +9,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/meta/load_callback.hpp>
-#include <caf/sec.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
 
 #include "messages/ids.hpp"
 #include "messages/record_batch.hpp"
@@ -192,6 +192,25 @@ struct delivery {
   }
 };
 
+// -- member-internal --------------------------------------------------------------------------
+
+/// Producer callback -> member: the dead letter of `off` is stored (or `error` says why not).
+/// A member sends it to itself only, so it is not registered for the network.
+struct dead_letter_written {
+  std::string topic;
+  partition_id partition;
+  epoch assignment;
+  offset off;
+  std::string key;
+  caf::error error;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, dead_letter_written& x) {
+    return f(caf::meta::type_name("dead_letter_written"), x.topic, x.partition, x.assignment, x.off,
+             x.key, x.error);
+  }
+};
+
 // -- inspection -------------------------------------------------------------------------------
 
 /// -> group_description.
@@ -205,7 +224,7 @@ struct describe_group {
 struct partition_assignment {
   std::string topic;
   partition_id partition;
-  std::string member;   ///< empty while unassigned
+  std::string member;  ///< empty while unassigned
   epoch assignment;
   bool revoking = false;
   offset committed{-1};  ///< -1: nothing committed yet
