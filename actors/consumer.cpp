@@ -1,9 +1,11 @@
 #include "actors/consumer.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/dead_letter.hpp"
 #include "base/logging.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
@@ -18,23 +20,63 @@ auto& logger() {
 }
 
 using self_ptr = consumer_actor_t*;
+using owned_t = consumer_state::owned;
+using clock = std::chrono::steady_clock;
 
-void commit(self_ptr self, const topic_partition& tp, const consumer_state::owned& o) {
-  self->send(self->state.args.coordinator, commit_offset{tp.topic, tp.partition, o.assignment,
-                                                         o.next});
+/// Decodes the one record a record_ref points at.
+event_view decode(const record_ref& r, const topic_partition& tp) {
+  batch_slice s{r.batch, r.base, timestamp{}, r.pos, 1};
+  batch_cursor cur{s, tp.topic, tp.partition};
+  event_view v;
+  cur.next(v);
+  return v;
 }
 
-/// Runs the handler on each event; returns the number handled and the failure, if any.
-std::pair<int32_t, caf::error> run_handler(self_ptr self, const delivery& d, event_view& failed) {
+/// Commits the lowest unfinished offset and returns the credit of finished events.
+void progress(self_ptr self, const topic_partition& tp, owned_t& o) {
   auto& args = self->state.args;
-  handler_context ctx{args.group, args.member};
-  event_view v;
-  int32_t handled = 0;
-  for (auto& s : d.slices) {
-    batch_cursor cur{s, d.topic, d.partition};
-    while (!cur.done()) {
-      cur.next(v);
-      caf::error err;
+  if (o.delivered_next.value >= 0) {
+    auto cp = o.retry->commit_point(o.delivered_next);
+    if (cp > o.committed) {
+      o.committed = cp;
+      self->send(args.coordinator, commit_offset{tp.topic, tp.partition, o.assignment, cp});
+    }
+  }
+  if (o.uncredited > 0) {
+    self->send(o.partition, grant_credit{args.group, o.assignment, o.uncredited});
+    o.uncredited = 0;
+  }
+}
+
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  std::optional<clock::time_point> due;
+  for (auto& [tp, o] : st.partitions)
+    if (auto d = o.retry->earliest_due(); d && (!due || *d < *due)) due = d;
+  if (!due || (st.timer_due && *st.timer_due <= *due)) return;
+  st.timer_due = due;
+  auto wait = std::max(clock::duration::zero(), *due - clock::now());
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
+                     retry_tick_atom::value);
+}
+
+void write_dead_letter(self_ptr self, const topic_partition& tp, owned_t& o,
+                       const std::string& key);
+
+/// Runs the handler on `v`, then on every event of its key that was queued behind it, until
+/// one fails or the key's queue is empty. Returns false when the member failed (it quit).
+bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, record_ref ref) {
+  auto& args = self->state.args;
+  auto& probe = *args.probe;
+  for (;;) {
+    std::string key{v.key()};
+    auto* head = o.retry->head(key);
+    int attempt = head && head->off == v.offset() ? head->attempts + 1 : 1;
+    caf::error err;
+    if (o.ids && o.ids->contains(v.id())) {
+      probe.duplicates.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      handler_context ctx{args.group, args.member, attempt};
       try {
         err = args.fn(v, ctx);
       } catch (const std::exception& e) {
@@ -42,38 +84,124 @@ std::pair<int32_t, caf::error> run_handler(self_ptr self, const delivery& d, eve
       } catch (...) {
         err = make_error(errc::handler_failed, "handler threw a non-standard exception");
       }
-      if (err) {
-        failed = v;
-        return {handled, std::move(err)};
+      if (!err) {
+        if (o.ids) o.ids->insert(v.id());
+        probe.handled.fetch_add(1, std::memory_order_relaxed);
       }
-      ++handled;
     }
+    if (err) {
+      probe.failures.fetch_add(1, std::memory_order_relaxed);
+      if (args.options.on_failure == failure_policy::restart_member) {
+        logger()->error(
+            "group={} member={} topic={} partition={} offset={} event_id={} "
+            "event=handler_failed action=restart_member error=\"{}\"",
+            args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
+            describe(err));
+        // What finished before this event is committed; the restarted member starts here.
+        progress(self, tp, o);
+        self->quit(std::move(err));
+        return false;
+      }
+      auto text = describe(err);
+      auto verdict = o.retry->failed(v.offset(), key, ref, text, clock::now());
+      logger()->warn(
+          "group={} member={} topic={} partition={} offset={} event_id={} "
+          "event=handler_failed attempt={} action={} error=\"{}\"",
+          args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
+          attempt, verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
+      if (verdict == retry_stm::outcome::retry_later) {
+        probe.retries.fetch_add(1, std::memory_order_relaxed);
+        arm_timer(self);
+      } else {
+        write_dead_letter(self, tp, o, key);
+      }
+      return true;
+    }
+    ++o.uncredited;
+    auto next = o.retry->succeeded(v.offset(), key);
+    if (!next) return true;
+    ref = next->ref;
+    v = decode(ref, tp);
   }
-  return {handled, caf::none};
 }
 
-void finish_delivery(self_ptr self, consumer_state::owned& o, const topic_partition& tp,
-                     const delivery& d) {
-  auto& probe = *self->state.args.probe;
-  o.next = d.next;
-  commit(self, tp, o);
-  self->send(o.partition, grant_credit{self->state.args.group, o.assignment, d.count});
-  probe.handled.fetch_add(d.count, std::memory_order_relaxed);
-  probe.deliveries.fetch_add(1, std::memory_order_relaxed);
+void write_dead_letter(self_ptr self, const topic_partition& tp, owned_t& o,
+                       const std::string& key) {
+  auto& args = self->state.args;
+  auto* head = o.retry->head(key);
+  if (!head) return;
+  auto v = decode(head->ref, tp);
+  failure_story story{tp.topic,       tp.partition,        head->off,          args.group,
+                      head->attempts, head->first_failure, head->last_failure, head->last_error};
+  auto dl = make_dead_letter(v, story);
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto done = [weak, tp, ep = o.assignment, off = head->off,
+               key](caf::expected<std::vector<publish_ack>> r) {
+    if (auto strong = caf::actor_cast<caf::actor>(weak))
+      caf::anon_send(strong, dead_letter_written{tp.topic, tp.partition, ep, off, key,
+                                                 r ? caf::error{} : r.error()});
+  };
+  caf::error err;
+  if (!args.dead_letters)
+    err = make_error(errc::invalid_argument, "no dead-letter producer");
+  else
+    err = args.dead_letters->publish_async(dl, std::move(done));
+  if (err) {
+    // Could not even be accepted: try again shortly. The key stays blocked, nothing is lost.
+    self->delayed_send(
+        self, std::chrono::milliseconds{100},
+        dead_letter_written{tp.topic, tp.partition, o.assignment, head->off, key, std::move(err)});
+  }
 }
 
-void fail(self_ptr self, consumer_state::owned& o, const topic_partition& tp, offset at,
-          const std::string& event_id, caf::error err) {
+void on_dead_letter_written(self_ptr self, dead_letter_written& msg) {
+  auto& st = self->state;
+  topic_partition tp{msg.topic, msg.partition};
+  auto it = st.partitions.find(tp);
+  if (it == st.partitions.end() || it->second.assignment != msg.assignment) return;
+  auto& o = it->second;
+  if (msg.error) {
+    logger()->error(
+        "group={} member={} topic={} partition={} offset={} "
+        "event=dead_letter_failed action=retry error=\"{}\"",
+        st.args.group, st.args.member, msg.topic, msg.partition.value, msg.off.value,
+        describe(msg.error));
+    write_dead_letter(self, tp, o, msg.key);
+    return;
+  }
+  st.args.probe->dead_letters.fetch_add(1, std::memory_order_relaxed);
+  logger()->info("group={} member={} topic={} partition={} offset={} event=dead_lettered dlq={}",
+                 st.args.group, st.args.member, msg.topic, msg.partition.value, msg.off.value,
+                 dead_letter_topic(msg.topic));
+  ++o.uncredited;
+  if (auto next = o.retry->dead_lettered(msg.off, msg.key)) {
+    if (!run(self, tp, o, decode(next->ref, tp), next->ref)) return;
+  }
+  progress(self, tp, o);
+}
+
+void on_retry_tick(self_ptr self) {
+  auto& st = self->state;
+  st.timer_due.reset();
+  auto now = clock::now();
+  for (auto& [tp, o] : st.partitions) {
+    bool ran = false;
+    while (auto w = o.retry->next_due(now)) {
+      ran = true;
+      if (!run(self, tp, o, decode(w->ref, tp), w->ref)) return;
+    }
+    if (ran) progress(self, tp, o);
+  }
+  arm_timer(self);
+}
+
+void fail_actor_handler(self_ptr self, const topic_partition& tp, offset at, caf::error err) {
   auto& args = self->state.args;
   args.probe->failures.fetch_add(1, std::memory_order_relaxed);
-  logger()->error("group={} member={} topic={} partition={} offset={} event_id={} "
-                  "event=handler_failed error=\"{}\"",
-                  args.group, args.member, tp.topic, tp.partition.value, at.value, event_id,
-                  describe(err));
-  // Everything before the failed event is handled: commit it, so only the failed event and
-  // what follows are delivered again.
-  o.next = at;
-  commit(self, tp, o);
+  logger()->error(
+      "group={} member={} topic={} partition={} offset={} event=handler_failed "
+      "action=restart_member error=\"{}\"",
+      args.group, args.member, tp.topic, tp.partition.value, at.value, describe(err));
   self->quit(std::move(err));
 }
 
@@ -85,100 +213,155 @@ void on_delivery(self_ptr self, delivery& d) {
     st.args.probe->dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  auto& o = it->second;
+  st.args.probe->deliveries.fetch_add(1, std::memory_order_relaxed);
   if (st.args.handler_actor) {
-    // A handler written as an actor takes the whole delivery and answers it. Waiting for the
-    // answer (await) keeps deliveries and revokes in order.
-    auto first = d.first;
+    // A handler written as an actor takes the whole delivery and answers it; await keeps
+    // deliveries and revokes in order. Its failure restarts the member.
     self->request(st.args.handler_actor, st.args.options.actor_handler_timeout, d)
         .await(
-            [self, tp, d]() {
+            [self, tp, next = d.next, count = d.count, ep = d.assignment]() {
               auto it = self->state.partitions.find(tp);
-              if (it != self->state.partitions.end() && it->second.assignment == d.assignment)
-                finish_delivery(self, it->second, tp, d);
+              if (it == self->state.partitions.end() || it->second.assignment != ep) return;
+              it->second.delivered_next = next;
+              it->second.uncredited += count;
+              self->state.args.probe->handled.fetch_add(count, std::memory_order_relaxed);
+              progress(self, tp, it->second);
             },
-            [self, tp, first, assignment = d.assignment](caf::error& err) {
-              auto it = self->state.partitions.find(tp);
-              if (it != self->state.partitions.end() && it->second.assignment == assignment)
-                fail(self, it->second, tp, first, "-", std::move(err));
+            [self, tp, first = d.first](caf::error& err) {
+              fail_actor_handler(self, tp, first, std::move(err));
             });
     return;
   }
-  event_view failed;
-  auto [handled, err] = run_handler(self, d, failed);
-  if (err) {
-    self->state.args.probe->handled.fetch_add(handled, std::memory_order_relaxed);
-    fail(self, it->second, tp, failed.offset(), std::string{failed.id_text()}, std::move(err));
-    return;
+  event_view v;
+  for (auto& s : d.slices) {
+    batch_cursor cur{s, d.topic, d.partition};
+    while (!cur.done()) {
+      record_ref ref{s.batch, s.base, cur.position()};
+      cur.next(v);
+      if (!o.retry->admit(v.offset(), std::string{v.key()}, ref)) continue;
+      if (!run(self, tp, o, v, ref)) return;
+    }
   }
-  finish_delivery(self, it->second, tp, d);
+  o.delivered_next = d.next;
+  progress(self, tp, o);
+}
+
+void on_assign(self_ptr self, assign_partition& a) {
+  auto& st = self->state;
+  topic_partition tp{a.topic, a.partition};
+  owned_t o;
+  o.partition = a.partition_actor;
+  o.assignment = a.assignment;
+  o.committed = a.from;
+  o.delivered_next = a.from;
+  o.retry = std::make_unique<retry_stm>(st.args.options.retry);
+  if (st.args.processed) o.ids = st.args.processed->of(tp);
+  st.partitions[tp] = std::move(o);
+  st.args.probe->assigned.store(static_cast<int32_t>(st.partitions.size()));
+  st.args.probe->assignments.fetch_add(1);
+  subscribe_group req{st.args.group, caf::actor_cast<caf::actor>(self), a.assignment, a.from,
+                      a.start,       st.args.options.credit_window};
+  self->request(a.partition_actor, caf::infinite, std::move(req))
+      .then(
+          [self, tp, ep = a.assignment](offset start) {
+            auto it = self->state.partitions.find(tp);
+            if (it == self->state.partitions.end() || it->second.assignment != ep) return;
+            auto& o = it->second;
+            if (o.delivered_next.value < 0) {
+              // Fix the group's position now, so a rebalance before the first event does not
+              // resolve "latest" or a timestamp again.
+              o.delivered_next = start;
+              progress(self, tp, o);
+            }
+          },
+          [self, tp](caf::error& err) {
+            auto& args = self->state.args;
+            logger()->warn(
+                "group={} member={} topic={} partition={} event=subscribe_failed "
+                "error=\"{}\"",
+                args.group, args.member, tp.topic, tp.partition.value, describe(err));
+          });
+}
+
+void on_revoke(self_ptr self, revoke_partition& r) {
+  auto& st = self->state;
+  topic_partition tp{r.topic, r.partition};
+  offset next{-1};
+  auto it = st.partitions.find(tp);
+  if (it != st.partitions.end() && it->second.assignment == r.assignment) {
+    auto& o = it->second;
+    progress(self, tp, o);
+    // Events still retrying are unfinished: the next owner gets them from the commit point.
+    next = o.committed;
+    self->send(o.partition, unsubscribe_group{st.args.group, r.assignment});
+    st.partitions.erase(it);
+    st.args.probe->assigned.store(static_cast<int32_t>(st.partitions.size()));
+  }
+  self->send(st.args.coordinator, revoke_done{r.topic, r.partition, r.assignment, next});
+}
+
+void join(self_ptr self) {
+  auto& st = self->state;
+  join_group req{st.args.member, caf::actor_cast<caf::actor>(self), st.args.topics, st.args.start};
+  self->request(st.args.coordinator, std::chrono::seconds{10}, std::move(req))
+      .then(
+          [self](ok_atom) {
+            if (auto f = std::move(self->state.args.on_joined)) f(caf::none);
+          },
+          [self](caf::error& err) {
+            auto& st = self->state;
+            // The coordinator may not have seen the previous incarnation's death yet.
+            if (st.args.restarted && is(err, errc::member_exists) && ++st.join_attempts < 400) {
+              self->delayed_send(self, std::chrono::milliseconds{25}, join_atom::value);
+              return;
+            }
+            if (auto f = std::move(st.args.on_joined)) {
+              // A first join that fails is the caller's error, not a crash to restart.
+              f(err);
+              self->quit();
+              return;
+            }
+            logger()->error("group={} member={} event=rejoin_failed error=\"{}\"", st.args.group,
+                            st.args.member, describe(err));
+            self->quit(std::move(err));
+          });
 }
 
 }  // namespace
 
 caf::behavior consumer_actor(consumer_actor_t* self, consumer_args args) {
   self->state.args = std::move(args);
+  self->state.args.probe->starts.fetch_add(1);
+  self->send(self, join_atom::value);
   return {
-      [self](assign_partition& a) {
-        auto& st = self->state;
-        topic_partition tp{a.topic, a.partition};
-        st.partitions[tp] = {a.partition_actor, a.assignment, a.from};
-        st.args.probe->assigned.store(static_cast<int32_t>(st.partitions.size()));
-        st.args.probe->assignments.fetch_add(1);
-        subscribe_group req{st.args.group, caf::actor_cast<caf::actor>(self), a.assignment,
-                            a.from, a.start, st.args.options.credit_window};
-        self->request(a.partition_actor, caf::infinite, std::move(req))
-            .then(
-                [self, tp, ep = a.assignment](offset start) {
-                  auto it = self->state.partitions.find(tp);
-                  if (it == self->state.partitions.end() || it->second.assignment != ep) return;
-                  if (it->second.next.value < 0) {
-                    // Fix the group's position now, so a rebalance before the first event
-                    // does not resolve "latest" or a timestamp again.
-                    it->second.next = start;
-                    commit(self, tp, it->second);
-                  }
-                },
-                [self, tp](caf::error& err) {
-                  auto& st = self->state;
-                  logger()->warn("group={} member={} topic={} partition={} event=subscribe_failed "
-                                 "error=\"{}\"",
-                                 st.args.group, st.args.member, tp.topic, tp.partition.value,
-                                 describe(err));
-                });
-      },
-      [self](revoke_partition& r) {
-        auto& st = self->state;
-        topic_partition tp{r.topic, r.partition};
-        offset next{-1};
-        auto it = st.partitions.find(tp);
-        if (it != st.partitions.end() && it->second.assignment == r.assignment) {
-          next = it->second.next;
-          self->send(it->second.partition, unsubscribe_group{st.args.group, r.assignment});
-          st.partitions.erase(it);
-          st.args.probe->assigned.store(static_cast<int32_t>(st.partitions.size()));
-        }
-        self->send(st.args.coordinator, revoke_done{r.topic, r.partition, r.assignment, next});
-      },
+      [self](assign_partition& a) { on_assign(self, a); },
+      [self](revoke_partition& r) { on_revoke(self, r); },
       [self](delivery& d) { on_delivery(self, d); },
+      [self](retry_tick_atom) { on_retry_tick(self); },
+      [self](dead_letter_written& msg) { on_dead_letter_written(self, msg); },
+      [self](join_atom) { join(self); },
       [self](stop_atom) -> caf::result<ok_atom> {
         auto& st = self->state;
-        for (auto& [tp, o] : st.partitions)
+        for (auto& [tp, o] : st.partitions) {
+          progress(self, tp, o);
           self->send(o.partition, unsubscribe_group{st.args.group, o.assignment});
+        }
         st.partitions.clear();
         st.args.probe->assigned.store(0);
         auto rp = self->make_response_promise<ok_atom>();
         // Commits went out before this leave on the same channel, so the coordinator has them
         // when it hands the partitions on.
-        self->request(st.args.coordinator, std::chrono::seconds{10},
-                      leave_group{st.args.member})
-            .then([self, rp](ok_atom) mutable {
-                    rp.deliver(ok_atom::value);
-                    self->quit();
-                  },
-                  [self, rp](caf::error&) mutable {
-                    rp.deliver(ok_atom::value);
-                    self->quit();
-                  });
+        self->request(st.args.coordinator, std::chrono::seconds{10}, leave_group{st.args.member})
+            .then(
+                [self, rp](ok_atom) mutable {
+                  rp.deliver(ok_atom::value);
+                  self->quit();
+                },
+                [self, rp](caf::error&) mutable {
+                  rp.deliver(ok_atom::value);
+                  self->quit();
+                });
         return rp;
       },
   };

@@ -1,14 +1,22 @@
 // The consumer actor: one member of one consumer group. Owns the partitions the coordinator
-// assigned to it; runs the user's handler on every event delivered, in offset order per
-// partition; after each delivery commits its position to the coordinator and returns the
-// credit to the partition, so at most `credit_window` events per partition wait in its
-// mailbox whatever the producer's rate.
+// assigned to it and runs the user's handler on their events, in offset order per key.
+//
+// Failures: by default a failing event is retried with backoff while later events of its key
+// wait behind it and other keys flow on (retry_stm); after the last attempt it is written to
+// "<topic>.dlq" and its key flows on. With failure_policy::restart_member a failure instead
+// makes the member fail, and its supervisor restarts it: delivery resumes from the last commit.
+//
+// Flow control: a member commits the lowest unfinished offset and returns credit for finished
+// events only, so at most `credit_window` events per partition are delivered and unfinished
+// (waiting in the mailbox, being retried, or queued behind a retry), whatever the producer's
+// rate.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/event_based_actor.hpp>
@@ -16,35 +24,60 @@
 
 #include "actors/assignor.hpp"
 #include "actors/handler.hpp"
+#include "actors/processed_ids.hpp"
+#include "actors/producer.hpp"
+#include "actors/retry_stm.hpp"
 #include "messages/group.hpp"
 
 namespace herald {
 
+enum class failure_policy : uint8_t {
+  retry_then_dead_letter,  ///< retry per retry_options, then write to <topic>.dlq
+  restart_member,          ///< fail the member; its supervisor restarts it
+};
+
 struct consumer_options {
-  /// Events per assigned partition that may be delivered but not yet handled.
+  /// Events per assigned partition that may be delivered but not yet finished.
   int64_t credit_window = 4096;
   /// How long a handler written as an actor may take for one delivery.
   std::chrono::milliseconds actor_handler_timeout{30000};
+  retry_options retry;
+  failure_policy on_failure = failure_policy::retry_then_dead_letter;
 };
 
-/// Counters a member updates once per delivery; the runtime reads them (lock-free).
+/// Counters a member updates once per delivery (or per retry); the runtime reads them.
 struct consumer_probe {
-  std::atomic<int64_t> handled{0};     ///< events the handler accepted
-  std::atomic<int64_t> deliveries{0};  ///< delivery messages handled
-  std::atomic<int64_t> failures{0};    ///< events the handler failed
-  std::atomic<int64_t> dropped{0};     ///< deliveries for partitions no longer owned
-  std::atomic<int32_t> assigned{0};    ///< partitions owned now
-  std::atomic<int64_t> assignments{0};  ///< assign messages received
+  std::atomic<int64_t> handled{0};       ///< events the handler accepted
+  std::atomic<int64_t> deliveries{0};    ///< delivery messages handled
+  std::atomic<int64_t> failures{0};      ///< handler calls that failed
+  std::atomic<int64_t> retries{0};       ///< retries scheduled
+  std::atomic<int64_t> dead_letters{0};  ///< events written to the dead-letter topic
+  std::atomic<int64_t> duplicates{0};    ///< events an idempotent member skipped
+  std::atomic<int64_t> dropped{0};       ///< deliveries for partitions no longer owned
+  std::atomic<int32_t> assigned{0};      ///< partitions owned now
+  std::atomic<int64_t> assignments{0};   ///< assign messages received
+  std::atomic<int64_t> starts{0};        ///< member actors started (1 + restarts)
 };
 
 struct consumer_args {
   std::string group;
   std::string member;
   caf::actor coordinator;
-  handler_fn fn;              ///< either this ...
-  caf::actor handler_actor;   ///< ... or this receives every delivery and answers it
+  handler_fn fn;             ///< either this ...
+  caf::actor handler_actor;  ///< ... or this receives every delivery and answers it
   consumer_options options;
   std::shared_ptr<consumer_probe> probe;
+  /// Set for idempotent subscriptions: events whose id is in it are not handled again.
+  std::shared_ptr<group_ids> processed;
+  /// Writes dead letters (retry_then_dead_letter only).
+  std::shared_ptr<producer_core> dead_letters;
+  /// The member joins its group when it starts. A restarted member retries while the
+  /// coordinator still lists its previous incarnation (member_exists); a first one does not.
+  bool restarted = false;
+  std::vector<topic_metadata> topics;
+  start_position start;
+  /// Called once with the result of a first member's join (the runtime reports it).
+  std::function<void(const caf::error&)> on_joined;
 };
 
 struct consumer_state {
@@ -53,11 +86,17 @@ struct consumer_state {
   struct owned {
     caf::actor partition;
     epoch assignment;
-    offset next{-1};  ///< after the last handled event; -1 until known
+    offset committed{-1};       ///< last commit sent
+    offset delivered_next{-1};  ///< after the last delivered event
+    int64_t uncredited = 0;     ///< finished events whose credit is not returned yet
+    std::unique_ptr<retry_stm> retry;
+    std::shared_ptr<processed_ids> ids;
   };
 
   consumer_args args;
   std::map<topic_partition, owned> partitions;
+  std::optional<std::chrono::steady_clock::time_point> timer_due;
+  int join_attempts = 0;
 };
 
 using consumer_actor_t = caf::stateful_actor<consumer_state>;
