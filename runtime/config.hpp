@@ -10,7 +10,9 @@
 #include <caf/error.hpp>
 
 #include "actors/consumer.hpp"
+#include "actors/dead_letter.hpp"
 #include "actors/producer.hpp"
+#include "actors/restart_policy.hpp"
 #include "actors/topic_registry.hpp"
 #include "messages/group.hpp"
 #include "storage/disk_options.hpp"
@@ -55,6 +57,37 @@ struct subscribe_options {
   start_position start = start_position::earliest();
   /// Events per partition delivered ahead of the handler; -1: the runtime's default.
   int64_t credit_window = -1;
+  /// What a failing handler causes (see actors/consumer.hpp): retries, then a dead letter in
+  /// "<topic>.dlq" (the default), or a restart of the member.
+  failure_policy on_failure = failure_policy::retry_then_dead_letter;
+  /// Attempts per event, backoff between them, and per-key or strict partition order.
+  retry_options retry;
+  /// Skip events whose id the group already applied (redelivery after a crash, a producer
+  /// retry, a redrive). The group remembers the last idempotence_window ids per partition.
+  bool idempotent = false;
+  size_t idempotence_window = 100000;
+  /// How often the member may be restarted (after a crash or with restart_member) before the
+  /// subscription fails for good with errc::escalated, and the delay before each restart.
+  restart_intensity restarts{10, std::chrono::seconds{10}};
+  backoff_policy restart_backoff{.initial = std::chrono::milliseconds{10},
+                                 .multiplier = 2.0,
+                                 .max = std::chrono::milliseconds{1000},
+                                 .jitter = 0.2};
+};
+
+/// Which dead letters runtime::redrive() republishes. Both empty: all of them.
+struct redrive_filter {
+  std::string key;  ///< only this key
+  offset from{-1};  ///< only dead-letter offsets in [from, to); -1: unbounded
+  offset to{-1};
+};
+
+/// A dead letter read back by runtime::dead_letters().
+struct dead_letter_info {
+  event original;  ///< the event as it was (same id and correlation id)
+  failure_story story;
+  partition_id dlq_partition;
+  offset dlq_offset;
 };
 
 }  // namespace herald

@@ -1,6 +1,7 @@
 #include "runtime/runtime.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -10,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/consumer.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/topic_registry.hpp"
 #include "base/logging.hpp"
 #include "messages/atoms.hpp"
@@ -62,10 +64,19 @@ struct runtime::impl {
   std::mutex mtx;
   bool stopped = false;
   std::vector<std::weak_ptr<producer_core>> producers;
-  std::vector<std::weak_ptr<subscription_state>> subscriptions;
+  std::vector<std::weak_ptr<subscription_state>> subscriptions_list;
   std::atomic<uint64_t> next_member{0};
+  std::atomic<uint64_t> next_subscription{0};
   std::atomic<uint64_t> next_producer{0};
   uint64_t producer_id_base = 0;
+  /// The root of the supervision tree, and its "subscriptions" supervisor, which holds one
+  /// supervisor per subscription.
+  caf::actor root;
+  caf::actor subscriptions;
+  /// Writes the dead letters of every subscription (created on first need).
+  std::shared_ptr<producer_core> dead_letters;
+  /// Processed-id sets of idempotent groups, by group.
+  std::map<std::string, std::shared_ptr<group_ids>> idempotence;
 
   template <class T, class... Ts>
   caf::expected<T> call(const caf::actor& dest, Ts&&... xs) {
@@ -107,6 +118,23 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   impl_->sys_cfg.set("scheduler.max-threads", threads);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->sys_cfg);
   impl_->registry = impl_->sys->spawn(topic_registry, c.storage, c.broker);
+  // Supervision: the root restarts what fails below it; every subscription has a supervisor
+  // of its own under "subscriptions", so one failing for good stops only itself.
+  supervisor_options root_opts;
+  root_opts.intensity = {100, std::chrono::seconds{10}};
+  impl_->root = impl_->sys->spawn(supervisor, "herald", root_opts, std::vector<child_spec>{});
+  supervisor_options subs_opts;
+  subs_opts.intensity = {1000, std::chrono::seconds{10}};
+  auto subs = impl_->call<caf::actor>(
+      impl_->root, start_child{child_spec{"subscriptions", restart_mode::permanent, true,
+                                          [subs_opts](caf::actor_system& sys) {
+                                            return sys.spawn(supervisor, "subscriptions", subs_opts,
+                                                             std::vector<child_spec>{});
+                                          },
+                                          nullptr}});
+  if (!subs)
+    throw std::runtime_error("cannot start the supervision tree: " + describe(subs.error()));
+  impl_->subscriptions = std::move(*subs);
   // Producer ids must not repeat across restarts (partitions drop batches by producer id and
   // sequence): random high bits, a counter below.
   std::random_device rd;
@@ -229,6 +257,10 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
   if (auto err = impl_->check_running()) return err;
   if (group.empty()) return make_error(errc::invalid_argument, "consumer group name is empty");
   if (topics.empty()) return make_error(errc::invalid_argument, "subscribe needs a topic");
+  if (auto err = opts.retry.backoff.validate()) return err;
+  if (auto err = opts.restart_backoff.validate()) return err;
+  if (opts.retry.max_attempts < 1)
+    return make_error(errc::invalid_config, "retry.max_attempts must be at least 1");
   std::vector<topic_metadata> mds;
   for (auto& t : topics) {
     auto md = topic(t);
@@ -243,31 +275,165 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
       opts.member.empty() ? group + "-" + std::to_string(++impl_->next_member) : opts.member;
   st->probe = std::make_shared<consumer_probe>();
   st->stop_timeout = impl_->cfg.request_timeout;
-  auto copts = impl_->cfg.consumer;
-  if (opts.credit_window > 0) copts.credit_window = opts.credit_window;
-  consumer_args args{group, st->member, *coordinator, std::move(fn), std::move(handler_actor),
-                     copts, st->probe};
-  st->actor = impl_->sys->spawn(consumer_actor, std::move(args));
-  caf::actor_cast<caf::abstract_actor*>(st->actor)->attach_functor(
-      [weak = std::weak_ptr<subscription_state>{st}](const caf::error& reason) {
+
+  consumer_args args;
+  args.group = group;
+  args.member = st->member;
+  args.coordinator = *coordinator;
+  args.fn = std::move(fn);
+  args.handler_actor = std::move(handler_actor);
+  args.options = impl_->cfg.consumer;
+  if (opts.credit_window > 0) args.options.credit_window = opts.credit_window;
+  args.options.retry = opts.retry;
+  args.options.on_failure = opts.on_failure;
+  args.probe = st->probe;
+  args.topics = mds;
+  args.start = opts.start;
+  if (opts.idempotent) {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    auto& ids = impl_->idempotence[group];
+    if (!ids) ids = std::make_shared<group_ids>(std::max<size_t>(1, opts.idempotence_window));
+    args.processed = ids;
+  }
+  if (opts.on_failure == failure_policy::retry_then_dead_letter) {
+    // The dead-letter topics exist before the first failure, so a member never blocks on
+    // creating one.
+    for (auto& md : mds) {
+      auto dlq = create_topic(dead_letter_topic(md.name), {.partitions = 1});
+      if (!dlq && !is(dlq.error(), errc::topic_exists)) return std::move(dlq.error());
+    }
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (!impl_->dead_letters) {
+      auto md = [this](const std::string& name) {
+        return topic(name);
+      };
+      auto core = std::make_shared<producer_core>(
+          *impl_->sys, producer_id{impl_->producer_id_base | ++impl_->next_producer},
+          impl_->cfg.producer, std::move(md));
+      core->start();
+      impl_->producers.push_back(core);
+      impl_->dead_letters = std::move(core);
+    }
+    args.dead_letters = impl_->dead_letters;
+  }
+  // The first member reports its join; restarted members join on their own.
+  args.on_joined = [weak = std::weak_ptr<subscription_state>{st}](const caf::error& err) {
+    if (auto s = weak.lock()) {
+      std::lock_guard<std::mutex> guard{s->mtx};
+      s->join_done = true;
+      s->join_error = err;
+      s->cv.notify_all();
+    }
+  };
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  child_spec member{"member", restart_mode::transient, false,
+                    [args, starts](caf::actor_system& sys) {
+                      auto a = args;
+                      if (starts->fetch_add(1) > 0) {
+                        a.restarted = true;
+                        a.on_joined = nullptr;
+                      }
+                      return sys.spawn(consumer_actor, std::move(a));
+                    },
+                    [weak = std::weak_ptr<subscription_state>{st}](const caf::actor& a) {
+                      if (auto s = weak.lock()) {
+                        std::lock_guard<std::mutex> guard{s->mtx};
+                        s->actor = a;
+                      }
+                    }};
+  supervisor_options sopts;
+  sopts.intensity = opts.restarts;
+  sopts.backoff = opts.restart_backoff;
+  // Unique even for a member name taken twice: the group's coordinator is the one to refuse
+  // that, with an error that names the member.
+  auto name =
+      "subscription/" + group + "/" + st->member + "#" + std::to_string(++impl_->next_subscription);
+  auto sup = impl_->call<caf::actor>(
+      impl_->subscriptions, start_child{child_spec{name, restart_mode::temporary, true,
+                                                   [name, sopts, member](caf::actor_system& sys) {
+                                                     return sys.spawn(
+                                                         supervisor, name, sopts,
+                                                         std::vector<child_spec>{member});
+                                                   },
+                                                   nullptr}});
+  if (!sup) return std::move(sup.error());
+  st->supervisor = *sup;
+  caf::actor_cast<caf::abstract_actor*>(st->supervisor)
+      ->attach_functor([weak = std::weak_ptr<subscription_state>{st}](const caf::error& reason) {
         if (auto s = weak.lock()) {
           std::lock_guard<std::mutex> guard{s->mtx};
           s->exited = true;
           s->exit_reason = reason;
+          s->join_done = true;
+          s->cv.notify_all();
         }
       });
-  auto joined =
-      impl_->call<ok_atom>(*coordinator, join_group{st->member, st->actor, mds, opts.start});
-  if (!joined) {
-    caf::anon_send_exit(st->actor, caf::exit_reason::user_shutdown);
-    return std::move(joined.error());
+  {
+    std::unique_lock<std::mutex> lk{st->mtx};
+    if (!st->cv.wait_for(lk, impl_->cfg.request_timeout, [&] { return st->join_done; }))
+      st->join_error = make_error(errc::timeout, "joining group '" + group + "' timed out");
+  }
+  if (st->join_error) {
+    caf::anon_send_exit(st->supervisor, caf::exit_reason::user_shutdown);
+    return st->join_error;
   }
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  auto& subs = impl_->subscriptions;
+  auto& subs = impl_->subscriptions_list;
   subs.erase(std::remove_if(subs.begin(), subs.end(), [](auto& w) { return w.expired(); }),
              subs.end());
   subs.push_back(st);
   return subscription{std::move(st)};
+}
+
+caf::expected<std::vector<dead_letter_info>> runtime::dead_letters(const std::string& topic,
+                                                                   size_t max) {
+  auto dlq = dead_letter_topic(topic);
+  auto md = this->topic(dlq);
+  if (!md) {
+    if (is(md.error(), errc::unknown_topic)) return std::vector<dead_letter_info>{};
+    return std::move(md.error());
+  }
+  std::vector<dead_letter_info> out;
+  for (int32_t p = 0; p < static_cast<int32_t>(md->partitions.size()); ++p) {
+    auto status = describe_partition(dlq, p);
+    if (!status) return std::move(status.error());
+    for (auto from = status->start; from < status->end && out.size() < max;) {
+      auto evs = read(dlq, p, from, 1024);
+      if (!evs) return std::move(evs.error());
+      if (evs->empty()) break;
+      for (auto& ev : *evs) {
+        from = ev.offset() + 1;
+        auto parsed = parse_dead_letter(ev);
+        if (!parsed) continue;  // written by hand, without the headers: not ours to redrive
+        out.push_back(
+            {std::move(parsed->original), std::move(parsed->story), partition_id{p}, ev.offset()});
+        if (out.size() >= max) break;
+      }
+    }
+  }
+  return out;
+}
+
+caf::expected<size_t> runtime::redrive(const std::string& topic, const redrive_filter& filter) {
+  auto all = dead_letters(topic, std::numeric_limits<size_t>::max());
+  if (!all) return std::move(all.error());
+  std::vector<event> chosen;
+  for (auto& dl : *all) {
+    if (!filter.key.empty() && dl.original.key() != filter.key) continue;
+    if (filter.from.value >= 0 && dl.dlq_offset < filter.from) continue;
+    if (filter.to.value >= 0 && dl.dlq_offset >= filter.to) continue;
+    chosen.push_back(std::move(dl.original));
+  }
+  if (chosen.empty()) return size_t{0};
+  auto p = make_producer();
+  auto acks = p.publish(chosen);
+  if (!acks) return std::move(acks.error());
+  logger()->info("topic={} event=redrive events={}", topic, chosen.size());
+  return chosen.size();
+}
+
+caf::expected<supervision_node> runtime::supervision_tree() {
+  return impl_->call<supervision_node>(impl_->root, get_supervision_tree{});
 }
 
 caf::expected<group_description> runtime::describe_group(const std::string& group) {
@@ -318,7 +484,7 @@ caf::error runtime::shutdown() {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     for (auto& w : impl_->producers)
       if (auto p = w.lock()) producers.push_back(std::move(p));
-    for (auto& w : impl_->subscriptions)
+    for (auto& w : impl_->subscriptions_list)
       if (auto s = w.lock()) subs.push_back(std::move(s));
   }
   // 1. Producers: everything accepted gets acknowledged (or reported).
@@ -357,6 +523,8 @@ caf::error runtime::shutdown() {
     auto r = impl_->call<ok_atom>(impl_->registry, stop_atom::value);
     if (!r) caf::anon_send_exit(impl_->registry, caf::exit_reason::kill);
   }
+  // The supervision tree last: it stops whatever is still below it, in reverse start order.
+  if (impl_->root) caf::anon_send_exit(impl_->root, caf::exit_reason::user_shutdown);
   logger()->info("event=runtime_stopped");
   return first;
 }

@@ -19,6 +19,7 @@
 #include "actors/handler.hpp"
 #include "messages/group.hpp"
 #include "messages/partition.hpp"
+#include "messages/supervision.hpp"
 #include "messages/topic.hpp"
 #include "runtime/config.hpp"
 #include "runtime/producer.hpp"
@@ -47,13 +48,12 @@ class runtime {
   [[nodiscard]] caf::expected<topic_metadata> topic(const std::string& name);
   [[nodiscard]] caf::expected<std::vector<topic_metadata>> topics();
   [[nodiscard]] caf::expected<herald::partition_status> describe_partition(const std::string& topic,
-                                                                 int32_t partition);
+                                                                           int32_t partition);
 
   /// Reads retained events of one partition from `from` on, outside any group (replays,
   /// tools, tests). Returns owned copies; at most `max_events`.
-  [[nodiscard]] caf::expected<std::vector<event>> read(const std::string& topic,
-                                                       int32_t partition, offset from,
-                                                       int32_t max_events = 1024);
+  [[nodiscard]] caf::expected<std::vector<event>> read(const std::string& topic, int32_t partition,
+                                                       offset from, int32_t max_events = 1024);
 
   // -- producing --------------------------------------------------------------------------
 
@@ -96,6 +96,21 @@ class runtime {
   };
   [[nodiscard]] caf::expected<lag_info> group_lag(const std::string& group);
 
+  // -- dead letters and supervision ---------------------------------------------------------
+
+  /// The dead letters of `topic` (from "<topic>.dlq"), oldest first, at most `max`.
+  [[nodiscard]] caf::expected<std::vector<dead_letter_info>> dead_letters(const std::string& topic,
+                                                                          size_t max = 10000);
+
+  /// Publishes the dead letters of `topic` that match `filter` to `topic` again, with their
+  /// original ids and correlation ids; returns how many. Run it after fixing what made them
+  /// fail. An idempotent consumer applies each at most once, also when redriven twice.
+  [[nodiscard]] caf::expected<size_t> redrive(const std::string& topic,
+                                              const redrive_filter& filter = {});
+
+  /// The supervision tree of this runtime, as data.
+  [[nodiscard]] caf::expected<supervision_node> supervision_tree();
+
   // -- lifecycle --------------------------------------------------------------------------
 
   /// Flushes producers, lets groups drain (up to drain_timeout), stops subscriptions and the
@@ -110,8 +125,7 @@ class runtime {
 
  private:
   caf::expected<subscription> join(std::vector<std::string> topics, const std::string& group,
-                                   handler_fn fn, caf::actor handler_actor,
-                                   subscribe_options opts);
+                                   handler_fn fn, caf::actor handler_actor, subscribe_options opts);
 
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -1,6 +1,7 @@
 #include "runtime/subscription.hpp"
 
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
@@ -35,27 +36,32 @@ caf::error subscription::stop() {
 }
 
 caf::error stop_subscription(subscription_state& st) {
+  caf::actor member;
   {
     std::lock_guard<std::mutex> guard{st.mtx};
     if (st.stopped) return caf::none;
     st.stopped = true;
     if (st.exited) return caf::none;
+    member = st.actor;
   }
-  caf::scoped_actor self{st.actor->home_system()};
   caf::error result;
-  self->request(st.actor, st.stop_timeout, stop_atom::value)
-      .receive([](ok_atom) {},
-               [&](caf::error& err) {
-                 // Already gone (it failed or was killed): nothing to stop.
-                 if (err != caf::sec::request_receiver_down) result = std::move(err);
-               });
-  if (result) {
-    self->send_exit(st.actor, caf::exit_reason::kill);
+  if (member) {
+    caf::scoped_actor self{member->home_system()};
+    // The member commits, leaves its group and exits normally (no restart: it is transient).
+    self->request(member, st.stop_timeout, stop_atom::value)
+        .receive([](ok_atom) {},
+                 [&](caf::error& err) {
+                   // Already gone (between a failure and its restart): nothing to stop.
+                   if (err != caf::sec::request_receiver_down) result = std::move(err);
+                 });
+    if (result) self->send_exit(member, caf::exit_reason::kill);
+  }
+  if (st.supervisor) caf::anon_send_exit(st.supervisor, caf::exit_reason::user_shutdown);
+  if (result)
     return make_error(errc::timeout, "member '" + st.member + "' of group '" + st.group +
                                          "' did not stop cleanly (" + describe(result) +
                                          "); it was killed and its uncommitted events will be "
                                          "delivered again");
-  }
   return caf::none;
 }
 

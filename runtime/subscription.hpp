@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,18 +19,28 @@ namespace herald {
 
 class runtime;
 
-/// Shared between the subscription handle, the runtime (to stop it at shutdown) and the
-/// member actor's exit hook.
+/// Shared between the subscription handle, the runtime (to stop it at shutdown), the member
+/// actors of the subscription (one after the other, across restarts) and its supervisor.
 struct subscription_state {
   std::string group;
   std::string member;
-  caf::actor actor;
   std::shared_ptr<consumer_probe> probe;
   std::chrono::milliseconds stop_timeout{10000};
-  std::mutex mtx;
-  bool stopped = false;  ///< stop() ran
-  bool exited = false;   ///< the member actor terminated
-  caf::error exit_reason;
+  caf::actor supervisor;  ///< the subscription's own supervisor (restarts the member)
+
+  mutable std::mutex mtx;
+  std::condition_variable cv;
+  caf::actor actor;        ///< the current member actor; replaced by every restart
+  bool join_done = false;  ///< the first member's join finished (join_error tells how)
+  caf::error join_error;
+  bool stopped = false;    ///< stop() ran
+  bool exited = false;     ///< the subscription's supervisor terminated
+  caf::error exit_reason;  ///< why, if it failed (errc::escalated: too many restarts)
+
+  caf::actor current_actor() const {
+    std::lock_guard<std::mutex> guard{mtx};
+    return actor;
+  }
 };
 
 class subscription {
@@ -49,19 +60,21 @@ class subscription {
   int64_t handled() const { return st_->probe->handled.load(std::memory_order_relaxed); }
   /// Partitions this member owns now.
   int32_t assigned_partitions() const { return st_->probe->assigned.load(); }
-  /// Counters of the member (handled, failures, deliveries dropped after a revoke...).
+  /// Counters of the member across its restarts (handled, failures, retries, dead letters...).
   const consumer_probe& probe() const { return *st_->probe; }
 
-  /// False once the member stopped or died (see failure()).
+  /// False once the subscription stopped, or failed for good (see failure()). A member that
+  /// fails is restarted by the subscription's supervisor and the subscription stays active.
   bool active() const;
-  /// Why the member actor terminated, if it failed.
+  /// Why the subscription failed for good: errc::escalated when its member failed more often
+  /// than its restart intensity allows.
   caf::error failure() const;
 
   /// Commits, leaves the group and stops the member. Idempotent.
   caf::error stop();
 
-  /// The member actor (for tests and tools).
-  const caf::actor& actor() const { return st_->actor; }
+  /// The current member actor (for tests and tools); a restart replaces it.
+  caf::actor actor() const { return st_->current_actor(); }
   bool valid() const { return st_ != nullptr; }
 
  private:

@@ -1,5 +1,8 @@
 // A member that dies with events in flight: the group hands its partitions to the survivors
 // from the last committed offsets, so nothing is lost (duplicates are allowed: at-least-once).
+// A member's supervisor would restart it; these tests give the dying member no restarts
+// (`no_restarts`), so that the handover to the survivor is what they observe.
+// tests/runtime/supervision_test.cpp covers restarts.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -45,6 +48,8 @@ bool pushed_everything(runtime& rt, const std::string& group, const std::vector<
   return true;
 }
 
+const restart_intensity no_restarts{0, std::chrono::seconds{10}};
+
 }  // namespace
 
 TEST_CASE("a member killed mid-batch loses nothing: the survivor gets its uncommitted events",
@@ -63,7 +68,7 @@ TEST_CASE("a member killed mid-batch loses nothing: the survivor gets its uncomm
                            gate.wait();
                            rec.add("m1", e);
                          },
-                         {.member = "m1"});
+                         {.member = "m1", .restarts = no_restarts});
   auto m2 = rt.subscribe("orders", "billing", [&](const event_view& e) { rec.add("m2", e); },
                          {.member = "m2"});
   REQUIRE(m1);
@@ -92,6 +97,7 @@ TEST_CASE("a member killed mid-batch loses nothing: the survivor gets its uncomm
 
   gate.open();
   REQUIRE(test::wait_until([&] { return !m1->active(); }));
+  CHECK(is(m1->failure(), errc::escalated));
   CHECK(describe(m1->failure()).find("kill") != std::string::npos);
   REQUIRE(test::wait_until([&] { return test::group_drained(rt, "billing"); }));
 
@@ -126,7 +132,7 @@ TEST_CASE("killing a member while events stream loses none of them", "[runtime][
     auto name = "m" + std::to_string(m);
     auto s =
         rt.subscribe("orders", "billing", [&rec, name](const event_view& e) { rec.add(name, e); },
-                     {.member = name});
+                     {.member = name, .restarts = no_restarts});
     REQUIRE(s);
     subs.push_back(std::move(*s));
   }
@@ -172,23 +178,26 @@ TEST_CASE("killing a member while events stream loses none of them", "[runtime][
   CHECK(test::partitions_of(rt, "billing", "m2").size() == 6);
 }
 
-TEST_CASE("a handler that throws hands the failed event and the rest to the survivor",
-          "[runtime][fault]") {
+TEST_CASE(
+    "a handler that throws, with restart_member and no restarts left, hands the failed "
+    "event and the rest to the survivor",
+    "[runtime][fault]") {
   test::recorder rec;
   std::mutex mtx;
   std::string failed_id;
   runtime rt{test::quiet_config()};
   REQUIRE(rt.create_topic("orders", {.partitions = 4}));
-  auto m1 = rt.subscribe("orders", "billing",
-                         [&](const event_view& e) {
-                           if (test::seq_of(e) >= 50) {
-                             std::lock_guard<std::mutex> guard{mtx};
-                             if (failed_id.empty()) failed_id = std::string{e.id_text()};
-                             throw std::runtime_error("boom");
-                           }
-                           rec.add("m1", e);
-                         },
-                         {.member = "m1"});
+  auto m1 = rt.subscribe(
+      "orders", "billing",
+      [&](const event_view& e) {
+        if (test::seq_of(e) >= 50) {
+          std::lock_guard<std::mutex> guard{mtx};
+          if (failed_id.empty()) failed_id = std::string{e.id_text()};
+          throw std::runtime_error("boom");
+        }
+        rec.add("m1", e);
+      },
+      {.member = "m1", .on_failure = failure_policy::restart_member, .restarts = no_restarts});
   auto m2 = rt.subscribe("orders", "billing", [&](const event_view& e) { rec.add("m2", e); },
                          {.member = "m2"});
   REQUIRE(m1);
@@ -198,7 +207,7 @@ TEST_CASE("a handler that throws hands the failed event and the rest to the surv
   auto evs = orders(0, 300);
   REQUIRE(p.publish(evs));
   REQUIRE(test::wait_until([&] { return !m1->active(); }));
-  CHECK(is(m1->failure(), errc::handler_failed));
+  CHECK(is(m1->failure(), errc::escalated));
   CHECK(describe(m1->failure()).find("boom") != std::string::npos);
   REQUIRE(test::wait_until([&] { return test::group_drained(rt, "billing"); }));
   std::string failed;
@@ -234,7 +243,7 @@ TEST_CASE("a member that dies while its partitions are being revoked hands them 
                            gate.wait();
                            rec.add("m1", e);
                          },
-                         {.member = "m1"});
+                         {.member = "m1", .restarts = no_restarts});
   REQUIRE(m1);
   REQUIRE(test::wait_stable(rt, "orders", "billing", 1));
   auto p = rt.make_producer();
