@@ -1,13 +1,18 @@
 // herald-bench: runs the workloads of ../shared/WORKLOADS.md and prints one JSON line each.
 //
-//   herald-bench [--workloads=W1,W2,W5] [--n=1000000] [--threads=0]
+//   herald-bench [--workloads=W1,W2,W3,W5,W6] [--n=1000000] [--threads=0]
 //   herald-bench --single=W1 [--baseline=off]   (one workload in this process; for profiling)
+//
+// W3 runs once per durability policy (always, interval, never); "W3:never" selects one. W1
+// runs first when it is selected, so that W3 and W6 can report their ratio to it; the disk's
+// own rates are measured once, before the first W3, in the directory W3 writes to.
 //
 // Each workload runs in a child process of its own (a fresh heap, so peak_rss_mb is that
 // workload's), which measures the raw CAF baseline right after the workload, in the same
 // process and the same run. Progress goes to standard error, results to standard output.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -15,9 +20,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench/device.hpp"
 #include "bench/workloads.hpp"
 
 namespace {
+
+using namespace herald::bench;
 
 std::string arg_value(int argc, char** argv, const char* name, std::string fallback) {
   std::string prefix = std::string{"--"} + name + "=";
@@ -26,11 +34,11 @@ std::string arg_value(int argc, char** argv, const char* name, std::string fallb
   return fallback;
 }
 
-std::vector<std::string> split(const std::string& s) {
+std::vector<std::string> split(const std::string& s, char sep = ',') {
   std::vector<std::string> out;
   std::stringstream ss{s};
   std::string item;
-  while (std::getline(ss, item, ','))
+  while (std::getline(ss, item, sep))
     if (!item.empty()) out.push_back(item);
   return out;
 }
@@ -43,45 +51,125 @@ std::string self_path() {
   return buf;
 }
 
+/// One child run: a workload and, for W3, its durability policy.
+struct job {
+  std::string workload;
+  std::string durability;
+  std::string label() const { return durability.empty() ? workload : workload + ":" + durability; }
+};
+
+/// "W3" -> one job per policy; "W3:never" -> that one; W1 moved to the front.
+std::vector<job> plan(const std::vector<std::string>& selection) {
+  auto& known = known_workloads();
+  auto& policies = durability_policies();
+  std::vector<job> jobs;
+  for (auto& item : selection) {
+    auto parts = split(item, ':');
+    if (parts.empty() || parts.size() > 2 ||
+        std::find(known.begin(), known.end(), parts[0]) == known.end())
+      throw std::invalid_argument("unknown workload '" + item +
+                                  "' (known: W1, W2, W3, W3:always, "
+                                  "W3:interval, W3:never, W5, W6)");
+    if (parts[0] != "W3") {
+      if (parts.size() > 1) throw std::invalid_argument("only W3 takes a durability: " + item);
+      jobs.push_back({parts[0], ""});
+    } else if (parts.size() == 1) {
+      for (auto& p : policies) jobs.push_back({"W3", p});
+    } else if (std::find(policies.begin(), policies.end(), parts[1]) != policies.end()) {
+      jobs.push_back({"W3", parts[1]});
+    } else {
+      throw std::invalid_argument("unknown durability '" + parts[1] +
+                                  "' (known: always, interval, never)");
+    }
+  }
+  std::stable_partition(jobs.begin(), jobs.end(), [](const job& j) { return j.workload == "W1"; });
+  return jobs;
+}
+
+/// The value of "key": in a JSON line, or 0.
+double json_number(const std::string& line, const std::string& key) {
+  auto tag = "\"" + key + "\":";
+  auto pos = line.find(tag);
+  return pos == std::string::npos ? 0.0 : std::atof(line.c_str() + pos + tag.size());
+}
+
+int run_single(int argc, char** argv, uint64_t n, size_t threads) {
+  auto parts = split(arg_value(argc, argv, "single", ""), ':');
+  if (parts.empty()) throw std::invalid_argument("--single needs a workload");
+  run_options opts;
+  opts.threads = threads;
+  opts.durability = parts.size() > 1 ? parts[1] : arg_value(argc, argv, "durability", "always");
+  opts.w1_eps = std::atof(arg_value(argc, argv, "w1-eps", "0").c_str());
+  auto mbps = std::atof(arg_value(argc, argv, "disk-write-mbps", "0").c_str());
+  auto fsyncs = std::atof(arg_value(argc, argv, "disk-fsync-per-s", "0").c_str());
+  if (mbps > 0 && fsyncs > 0) opts.device = device_rates{mbps, fsyncs};
+  auto r = run_workload(parts[0], n, opts);
+  if (arg_value(argc, argv, "baseline", "on") != "off") r.baseline_eps = run_baseline(n, threads);
+  std::printf("%s\n", r.to_json().c_str());
+  if (!r.ok())
+    std::fprintf(stderr,
+                 "herald-bench: %s FAILED its checks (lost, applied twice, misplaced "
+                 "dead letters)\n",
+                 parts[0].c_str());
+  return r.ok() ? 0 : 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace herald::bench;
   auto n = std::stoull(arg_value(argc, argv, "n", "1000000"));
   auto threads = std::stoul(arg_value(argc, argv, "threads", "0"));
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   auto single = arg_value(argc, argv, "single", "");
+  std::vector<job> jobs;
+  std::string device_args;
   try {
-    if (!single.empty()) {
-      auto r = run_workload(single, n, threads);
-      if (arg_value(argc, argv, "baseline", "on") != "off") r.baseline_eps = run_baseline(n, threads);
-      std::printf("%s\n", r.to_json().c_str());
-      return r.lost == 0 ? 0 : 3;
+    if (!single.empty()) return run_single(argc, argv, n, threads);
+    jobs = plan(split(arg_value(argc, argv, "workloads", "W1,W2,W3,W5,W6")));
+    if (std::any_of(jobs.begin(), jobs.end(), [](const job& j) { return j.workload == "W3"; })) {
+      auto dir = make_scratch_dir("device");
+      std::fprintf(stderr, "herald-bench: measuring the disk in %s ...\n", dir.c_str());
+      device_rates dev;
+      try {
+        dev = measure_device(dir);
+      } catch (...) {
+        remove_scratch_dir(dir);
+        throw;
+      }
+      remove_scratch_dir(dir);
+      std::fprintf(stderr, "herald-bench: disk: %.1f MiB/s sequential, %.0f fdatasyncs/s\n",
+                   dev.write_mbps, dev.fsync_per_s);
+      device_args = " --disk-write-mbps=" + std::to_string(dev.write_mbps) +
+                    " --disk-fsync-per-s=" + std::to_string(dev.fsync_per_s);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "herald-bench: %s: %s\n", single.c_str(), e.what());
+    std::fprintf(stderr, "herald-bench: %s: %s\n", single.empty() ? "error" : single.c_str(),
+                 e.what());
     return 2;
   }
-  auto selection = split(arg_value(argc, argv, "workloads", "W1,W2,W5"));
   int rc = 0;
-  for (auto& w : selection) {
-    std::fprintf(stderr, "herald-bench: running %s with n=%llu ...\n", w.c_str(),
+  double w1_eps = 0;
+  for (auto& j : jobs) {
+    std::fprintf(stderr, "herald-bench: running %s with n=%llu ...\n", j.label().c_str(),
                  static_cast<unsigned long long>(n));
-    auto cmd = self_path() + " --single=" + w + " --n=" + std::to_string(n) +
+    auto cmd = self_path() + " --single=" + j.label() + " --n=" + std::to_string(n) +
                " --threads=" + std::to_string(threads);
+    if (w1_eps > 0) cmd += " --w1-eps=" + std::to_string(w1_eps);
+    if (j.workload == "W3") cmd += device_args;
     FILE* child = popen(cmd.c_str(), "r");
     if (!child) {
       std::perror("popen");
       return 2;
     }
-    char line[4096];
+    char line[8192];
     while (std::fgets(line, sizeof(line), child)) {
+      if (j.workload == "W1") w1_eps = json_number(line, "e2e_eps");
       std::fputs(line, stdout);
       std::fflush(stdout);
     }
     int status = pclose(child);
     if (status != 0) {
-      std::fprintf(stderr, "herald-bench: %s failed (status %d)\n", w.c_str(), status);
+      std::fprintf(stderr, "herald-bench: %s failed (status %d)\n", j.label().c_str(), status);
       rc = 1;
     }
   }

@@ -1,8 +1,11 @@
 #include "bench/workloads.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <future>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -11,28 +14,14 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-#include <fmt/format.h>
 
+#include "base/logging.hpp"
+#include "bench/faults.hpp"
 #include "bench/support.hpp"
 #include "runtime/herald.hpp"
+#include "storage/disk_storage_factory.hpp"
 
 namespace herald::bench {
-
-std::string workload_result::to_json() const {
-  return fmt::format(
-      R"({{"workload":"{}","n":{},"producer_eps":{:.0f},"e2e_eps":{:.0f},"p50_us":{:.1f},)"
-      R"("p99_us":{:.1f},"p999_us":{:.1f},"max_us":{:.1f},"peak_rss_mb":{:.1f},)"
-      R"("baseline_eps":{:.0f},"ratio_to_baseline":{:.3f},"partitions":{},"groups":{},)"
-      R"("durability":"{}","lost":{},"commit":"{}","cores":{}}})",
-      workload, n, producer_eps, e2e_eps, p50_us, p99_us, p999_us, max_us, peak_rss_mb,
-      baseline_eps, baseline_eps > 0 ? e2e_eps / baseline_eps : 0.0, partitions, groups,
-      durability, lost, git_commit(), std::thread::hardware_concurrency());
-}
-
-const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> names = {"W1", "W2", "W5"};
-  return names;
-}
 
 // -- baseline ---------------------------------------------------------------------------------
 
@@ -70,10 +59,21 @@ double run_baseline(uint64_t n, size_t threads) {
   return static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0);
 }
 
-// -- Herald workloads -------------------------------------------------------------------------
+// -- Herald workloads ---------------------------------------------------------------------
+
+const std::vector<std::string>& known_workloads() {
+  static const std::vector<std::string> names = {"W1", "W2", "W3", "W5", "W6"};
+  return names;
+}
+
+const std::vector<std::string>& durability_policies() {
+  static const std::vector<std::string> names = {"always", "interval", "never"};
+  return names;
+}
 
 namespace {
 
+/// What the producer publishes and who consumes it.
 struct shape {
   int partitions;
   std::vector<std::string> groups;
@@ -82,10 +82,10 @@ struct shape {
 };
 
 shape shape_of(const std::string& name) {
-  if (name == "W1") return {4, {"orders-consumer"}, 1, 0};
+  if (name == "W1" || name == "W3" || name == "W6") return {4, {"orders-consumer"}, 1, 0};
   if (name == "W2") return {4, {"payment", "inventory", "notification", "analytics"}, 1, 0};
   if (name == "W5") return {8, {"workers"}, 4, 2000};
-  throw std::invalid_argument("unknown workload " + name + " (known: W1, W2, W5)");
+  throw std::invalid_argument("unknown workload " + name + " (known: W1, W2, W3, W5, W6)");
 }
 
 void spin_for(int64_t ns) {
@@ -99,28 +99,67 @@ struct member_probe {
   latency_histogram hist;
 };
 
-}  // namespace
+/// One streaming run on a runtime the caller set up: the topic, the subscriptions, the
+/// handler of each member.
+struct stream_spec {
+  shape sh;
+  topic_config topic;
+  subscribe_options sub;
+  /// Adds the header "bench.seq" = i to event i (W6 finds its events by it).
+  bool tag_seq = false;
+  /// Makes member m's handler; null: the W1 handler (latency, optional spin).
+  std::function<handler_fn(member_probe&)> handler;
+};
 
-workload_result run_workload(const std::string& name, uint64_t n, size_t threads) {
-  auto sh = shape_of(name);
-  runtime_config cfg;
-  cfg.worker_threads = threads;
-  cfg.log_level = "warn";
-  runtime rt{cfg};
-  if (auto t = rt.create_topic("orders", {.partitions = sh.partitions}); !t)
-    throw std::runtime_error(describe(t.error()));
-  std::vector<std::unique_ptr<member_probe>> probes;
+/// What a streaming run leaves for the workload to inspect before the runtime stops.
+struct stream_outcome {
+  workload_result result;  ///< throughput, latency of the member probes, lost by counters
   std::vector<subscription> subs;
+};
+
+handler_fn default_handler(member_probe& probe, int64_t spin) {
+  return make_handler([&probe, spin](const event_view& e) {
+    auto ts = read_ts_ns(e.payload());
+    if (spin > 0) spin_for(spin);
+    probe.hist.record(steady_ns() - ts);
+  });
+}
+
+void fill_latency(workload_result& r, const latency_histogram& h) {
+  r.p50_us = static_cast<double>(h.quantile(0.50)) / 1e3;
+  r.p99_us = static_cast<double>(h.quantile(0.99)) / 1e3;
+  r.p999_us = static_cast<double>(h.quantile(0.999)) / 1e3;
+  r.max_us = static_cast<double>(h.max()) / 1e3;
+}
+
+/// Events of group g finished by its members: handled, or written to the dead-letter topic.
+int64_t finished(const std::vector<subscription>& subs, size_t g, int members) {
+  int64_t sum = 0;
+  for (int m = 0; m < members; ++m) {
+    auto& p = subs[g * static_cast<size_t>(members) + static_cast<size_t>(m)].probe();
+    sum +=
+        p.handled.load(std::memory_order_relaxed) + p.dead_letters.load(std::memory_order_relaxed);
+  }
+  return sum;
+}
+
+/// A run that makes no progress for this long is over: what is missing counts as lost.
+constexpr int64_t stall_limit_ns = 60'000'000'000;
+
+stream_outcome run_stream(runtime& rt, const std::string& name, uint64_t n, stream_spec spec,
+                          std::vector<std::unique_ptr<member_probe>>& probes) {
+  auto& sh = spec.sh;
+  spec.topic.partitions = sh.partitions;
+  if (auto t = rt.create_topic("orders", spec.topic); !t)
+    throw std::runtime_error(describe(t.error()));
+  stream_outcome out;
+  auto& subs = out.subs;
   for (auto& g : sh.groups) {
     for (int m = 0; m < sh.members_per_group; ++m) {
       probes.push_back(std::make_unique<member_probe>());
-      auto* probe = probes.back().get();
-      auto spin = sh.spin_ns;
-      auto sub = rt.subscribe("orders", g, [probe, spin](const event_view& e) {
-        auto ts = read_ts_ns(e.payload());
-        if (spin > 0) spin_for(spin);
-        probe->hist.record(steady_ns() - ts);
-      });
+      auto& probe = *probes.back();
+      auto fn = spec.handler ? spec.handler(probe) : default_handler(probe, sh.spin_ns);
+      auto sub = rt.subscribe_fn({"orders"}, g, std::move(fn), spec.sub);
       if (!sub) throw std::runtime_error(describe(sub.error()));
       subs.push_back(std::move(*sub));
     }
@@ -133,35 +172,45 @@ workload_result run_workload(const std::string& name, uint64_t n, size_t threads
   auto prod = rt.make_producer();
   auto t0 = steady_ns();
   for (uint64_t i = 0; i < n; ++i) {
-    auto ev = event::builder{"orders", "OrderPlaced"}
-                  .key(order_key(i))
-                  .payload(order_payload(i, steady_ns()))
-                  .build();
-    if (auto err = prod.publish_async(ev)) throw std::runtime_error(describe(err));
+    event::builder b{"orders", "OrderPlaced"};
+    b.key(order_key(i)).payload(order_payload(i, steady_ns()));
+    if (spec.tag_seq) b.header(std::string{seq_header}, std::to_string(i));
+    if (auto err = prod.publish_async(b.build())) throw std::runtime_error(describe(err));
   }
   if (auto err = prod.flush()) throw std::runtime_error(describe(err));
   auto t_acked = steady_ns();
-  // The run ends when every group has handled and committed the last event.
-  std::vector<int64_t> group_handled(sh.groups.size());
+  // The run ends when every group has finished (and committed) the last event.
+  std::vector<int64_t> group_done(sh.groups.size());
+  int64_t last_total = -1;
+  auto last_progress = steady_ns();
   for (;;) {
     bool all = true;
+    int64_t total = 0;
     for (size_t g = 0; g < sh.groups.size(); ++g) {
-      int64_t h = 0;
-      for (int m = 0; m < sh.members_per_group; ++m)
-        h += subs[g * sh.members_per_group + m].handled();
-      group_handled[g] = h;
-      all = all && h >= static_cast<int64_t>(n);
+      group_done[g] = finished(subs, g, sh.members_per_group);
+      total += group_done[g];
+      all = all && group_done[g] >= static_cast<int64_t>(n);
     }
     if (all) break;
+    auto now = steady_ns();
+    if (total != last_total) {
+      last_total = total;
+      last_progress = now;
+    } else if (now - last_progress > stall_limit_ns) {
+      std::fprintf(stderr, "herald-bench: %s made no progress for 60 s; giving up\n", name.c_str());
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::microseconds{200});
   }
   auto t_done = steady_ns();
   auto ps = prod.stats();
-  std::fprintf(stderr, "herald-bench: %s producer batches=%lld (%.1f events/batch)\n",
-               name.c_str(), static_cast<long long>(ps.batches),
-               static_cast<double>(ps.published) / static_cast<double>(std::max<int64_t>(1, ps.batches)));
+  std::fprintf(
+      stderr, "herald-bench: %s producer batches=%lld (%.1f events/batch)\n", name.c_str(),
+      static_cast<long long>(ps.batches),
+      static_cast<double>(ps.published) / static_cast<double>(std::max<int64_t>(1, ps.batches)));
+  prod.close();
 
-  workload_result r;
+  auto& r = out.result;
   r.workload = name;
   r.n = n;
   r.partitions = sh.partitions;
@@ -170,16 +219,161 @@ workload_result run_workload(const std::string& name, uint64_t n, size_t threads
   r.e2e_eps = static_cast<double>(n) * 1e9 / static_cast<double>(t_done - t0);
   latency_histogram all;
   for (auto& p : probes) all.merge(p->hist);
-  r.p50_us = static_cast<double>(all.quantile(0.50)) / 1e3;
-  r.p99_us = static_cast<double>(all.quantile(0.99)) / 1e3;
-  r.p999_us = static_cast<double>(all.quantile(0.999)) / 1e3;
-  r.max_us = static_cast<double>(all.max()) / 1e3;
-  r.peak_rss_mb = peak_rss_mb();
-  for (auto h : group_handled) r.lost += h < static_cast<int64_t>(n) ? n - h : 0;
-  subs.clear();
-  prod.close();
+  fill_latency(r, all);
+  for (auto d : group_done) r.lost += d < static_cast<int64_t>(n) ? n - d : 0;
+  return out;
+}
+
+runtime_config base_config(const run_options& opts) {
+  runtime_config cfg;
+  cfg.worker_threads = opts.threads;
+  cfg.log_level = "warn";
+  return cfg;
+}
+
+workload_result finish(runtime& rt, stream_outcome& out) {
+  for (auto& s : out.subs) (void)s.stop();
+  out.subs.clear();
   (void)rt.shutdown();
+  out.result.peak_rss_mb = peak_rss_mb();
+  return std::move(out.result);
+}
+
+// -- W1, W2, W5: in memory ----------------------------------------------------------------------
+
+workload_result run_memory(const std::string& name, uint64_t n, const run_options& opts) {
+  runtime rt{base_config(opts)};
+  std::vector<std::unique_ptr<member_probe>> probes;
+  auto out = run_stream(rt, name, n, {.sh = shape_of(name)}, probes);
+  return finish(rt, out);
+}
+
+// -- W3: the on-disk log --------------------------------------------------------------------
+
+durability_policy policy_of(const std::string& name) {
+  if (name == "always") return durability_policy::always();
+  if (name == "interval") return durability_policy::interval(1000);
+  if (name == "never") return durability_policy::never();
+  throw std::invalid_argument("unknown durability policy '" + name +
+                              "' (known: always, interval, never)");
+}
+
+/// The device limits of bench/README.md ("W3 and the device").
+durable_figures device_limits(const device_rates& dev, const runtime_config& cfg,
+                              double bytes_per_event, durability_policy::kind policy) {
+  durable_figures d;
+  d.device = dev;
+  d.disk_bytes_per_event = bytes_per_event;
+  d.events_per_fsync_max =
+      int64_t{cfg.producer.max_inflight_batches} * int64_t{cfg.producer.batch_max_events};
+  d.fsync_bound_eps = dev.fsync_per_s * static_cast<double>(d.events_per_fsync_max);
+  d.write_bound_eps =
+      bytes_per_event > 0 ? dev.write_mbps * double(1 << 20) / bytes_per_event : 0.0;
+  d.device_limit_eps = policy == durability_policy::kind::always
+                           ? std::min(d.fsync_bound_eps, d.write_bound_eps)
+                           : d.write_bound_eps;
+  return d;
+}
+
+workload_result run_durable(uint64_t n, const run_options& opts) {
+  auto policy = policy_of(opts.durability);
+  auto dir = make_scratch_dir("w3-" + opts.durability);
+  workload_result r;
+  try {
+    auto dev = opts.device ? *opts.device : measure_device(dir);
+    auto cfg = base_config(opts);
+    log::set_level(cfg.log_level);  // the factory logs as it opens the directory
+    auto factory = std::make_shared<disk_storage_factory>(dir, cfg.disk);
+    if (auto store = factory->offsets()) cfg.broker.coordinator.offsets = *store;
+    cfg.data_dir = dir;
+    cfg.storage = factory;
+    {
+      runtime rt{cfg};
+      std::vector<std::unique_ptr<member_probe>> probes;
+      stream_spec spec{.sh = shape_of("W3")};
+      spec.topic.storage = "disk";
+      spec.topic.durability = policy;
+      auto syncs_before = factory->syncs();
+      auto out = run_stream(rt, "W3", n, std::move(spec), probes);
+      auto fsyncs = factory->syncs() - syncs_before;
+      int64_t bytes = 0, events = 0;
+      for (int p = 0; p < out.result.partitions; ++p) {
+        if (auto log = factory->find("orders", partition_id{p})) {
+          auto st = log->stats();
+          bytes += st.bytes;
+          events += st.events;
+        }
+      }
+      r = finish(rt, out);
+      auto per_event = events > 0 ? static_cast<double>(bytes) / static_cast<double>(events) : 0.0;
+      r.durable = device_limits(dev, cfg, per_event, policy.mode);
+      r.durable->fsyncs = fsyncs;
+    }
+    cfg.storage.reset();
+    factory.reset();  // syncs and closes the logs, joins the sync threads
+  } catch (...) {
+    remove_scratch_dir(dir);
+    throw;
+  }
+  remove_scratch_dir(dir);
+  r.durability = opts.durability;
+  r.w1_eps = opts.w1_eps;
   return r;
+}
+
+// -- W6: retries and dead letters -----------------------------------------------------------
+
+workload_result run_retry(uint64_t n, const run_options& opts) {
+  auto cfg = base_config(opts);
+  // Every failure is logged at warn (23 k lines for n = 1 M): keep them out of the run.
+  cfg.log_level = "error";
+  runtime rt{cfg};
+  fault_ledger ledger{n};
+  stream_spec spec{.sh = shape_of("W6")};
+  spec.tag_seq = true;
+  spec.sub.idempotent = true;
+  spec.sub.on_failure = failure_policy::retry_then_dead_letter;
+  spec.sub.retry.max_attempts = 3;
+  spec.sub.retry.backoff.delays = {std::chrono::milliseconds{1}};
+  spec.handler = [&ledger](member_probe&) {
+    return make_handler(
+        [&ledger](const event_view& e, handler_context& ctx) { return ledger.handle(e, ctx); });
+  };
+  std::vector<std::unique_ptr<member_probe>> probes;
+  auto out = run_stream(rt, "W6", n, std::move(spec), probes);
+  retry_figures f;
+  for (auto& s : out.subs) {
+    f.retries += static_cast<uint64_t>(s.probe().retries.load());
+    f.duplicates_skipped += static_cast<uint64_t>(s.probe().duplicates.load());
+  }
+  // Stop the member first: from then on the ledger is ours to read.
+  for (auto& s : out.subs) (void)s.stop();
+  auto dead = rt.dead_letters("orders", std::numeric_limits<size_t>::max());
+  if (!dead) throw std::runtime_error("dead_letters: " + describe(dead.error()));
+  for (auto& dl : *dead) ledger.dead_lettered(dl.original);
+  auto r = finish(rt, out);
+  auto v = ledger.check();
+  auto plan = plan_for(n);
+  f.retried = v.retried;
+  f.dead_lettered = v.dead_lettered;
+  f.expected_retried = plan.fails_twice + plan.always_fails;
+  f.expected_dead_lettered = plan.always_fails;
+  f.applied_twice = v.applied_twice;
+  f.wrong_dead = v.wrong_dead;
+  f.bad_seq = v.bad_seq;
+  r.lost = v.lost;
+  r.retry = f;
+  r.w1_eps = opts.w1_eps;
+  fill_latency(r, ledger.latencies());
+  return r;
+}
+
+}  // namespace
+
+workload_result run_workload(const std::string& name, uint64_t n, const run_options& opts) {
+  if (name == "W3") return run_durable(n, opts);
+  if (name == "W6") return run_retry(n, opts);
+  return run_memory(name, n, opts);
 }
 
 }  // namespace herald::bench

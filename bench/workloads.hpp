@@ -2,10 +2,37 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/device.hpp"
+
 namespace herald::bench {
+
+/// W3 (durable): the device and what the log asked of it.
+struct durable_figures {
+  device_rates device;
+  uint64_t fsyncs = 0;               ///< fdatasyncs of the data directory during the run
+  int64_t events_per_fsync_max = 0;  ///< the producer's in-flight window per partition
+  double disk_bytes_per_event = 0;   ///< bytes of batches on disk per event
+  double fsync_bound_eps = 0;        ///< fsync_per_s x events_per_fsync_max
+  double write_bound_eps = 0;        ///< write rate / bytes per event
+  double device_limit_eps = 0;       ///< always: min of both; interval, never: write bound
+};
+
+/// W6 (retry): what happened to the failing events, checked against the plan.
+struct retry_figures {
+  uint64_t retried = 0;        ///< events the handler saw more than once
+  uint64_t retries = 0;        ///< retries the member scheduled
+  uint64_t dead_lettered = 0;  ///< dead letters found in <topic>.dlq
+  uint64_t expected_retried = 0;
+  uint64_t expected_dead_lettered = 0;
+  uint64_t applied_twice = 0;       ///< must be 0
+  uint64_t duplicates_skipped = 0;  ///< events the idempotent member did not hand over again
+  uint64_t wrong_dead = 0;          ///< dead letters of events that should have succeeded
+  uint64_t bad_seq = 0;             ///< events without a valid sequence header
+};
 
 struct workload_result {
   std::string workload;
@@ -19,17 +46,35 @@ struct workload_result {
   int groups = 0;
   std::string durability = "memory";
   uint64_t lost = 0;  ///< events some group never handled (must be 0)
+  /// e2e_eps of W1 (in memory) measured in the same invocation; 0 when W1 did not run.
+  double w1_eps = 0;
+  std::optional<durable_figures> durable;
+  std::optional<retry_figures> retry;
 
+  /// Nothing lost, nothing applied twice, every dead letter where it belongs.
+  bool ok() const;
   std::string to_json() const;
+};
+
+struct run_options {
+  size_t threads = 1;
+  /// W3: always, interval or never.
+  std::string durability;
+  /// W3: the device's rates, when the caller measured them already; else measured here.
+  std::optional<device_rates> device;
+  /// e2e_eps of W1 in this invocation (for the ratios of W3 and W6); 0: unknown.
+  double w1_eps = 0;
 };
 
 /// The raw CAF baseline: one actor sends n messages carrying the W* payload to another that
 /// counts them. Returns events per second.
 double run_baseline(uint64_t n, size_t threads);
 
-/// Runs workload `name` (W1, W2, W5) with n events. Fills everything but baseline_eps.
-workload_result run_workload(const std::string& name, uint64_t n, size_t threads);
+/// Runs workload `name` (W1, W2, W3, W5, W6) with n events. Fills everything but baseline_eps.
+workload_result run_workload(const std::string& name, uint64_t n, const run_options& opts);
 
 const std::vector<std::string>& known_workloads();
+/// The durability policies W3 runs, in order.
+const std::vector<std::string>& durability_policies();
 
 }  // namespace herald::bench
