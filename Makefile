@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh Debian 12 machine:
 #   make demo   install what is missing, build (Release), run examples/ecommerce
 #   make test   install what is missing, build (build/test), run the whole ctest suite
-# Others: make bench [WORKLOADS=W1,W2] [N=200000], make format, make clean.
+# Others: make bench [WORKLOADS=W1,W3:never,W6] [N=200000], make format, make clean.
 JOBS      ?= $(shell nproc)
 BUILD_DIR ?= build
 N         ?=
