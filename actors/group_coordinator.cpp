@@ -30,8 +30,8 @@ void execute(self_ptr self, std::vector<group_action> actions) {
       logger()->info("group={} topic={} partition={} event=assign member={} epoch={} from={}",
                      st.group, a.tp.topic, a.tp.partition.value, a.member, a.assignment.value,
                      a.from.value >= 0 ? std::to_string(a.from.value) : to_string(a.start));
-      self->send(m->second, assign_partition{a.tp.topic, a.tp.partition, a.assignment,
-                                             parts[idx], a.from, a.start});
+      self->send(m->second, assign_partition{a.tp.topic, a.tp.partition, a.assignment, parts[idx],
+                                             a.from, a.start});
     } else {
       logger()->info("group={} topic={} partition={} event=revoke member={} epoch={}", st.group,
                      a.tp.topic, a.tp.partition.value, a.member, a.assignment.value);
@@ -134,9 +134,23 @@ caf::behavior group_coordinator(coordinator_actor_t* self, std::string group,
         topic_partition tp{topic, partition_id{partition}};
         auto actions = st.stm->revoked(tp, epoch{ep}, offset{-1});
         if (!actions.empty())
-          logger()->warn("group={} topic={} partition={} event=revoke_timeout epoch={} "
-                         "action=reassign_from_last_commit",
-                         st.group, topic, partition, ep);
+          logger()->warn(
+              "group={} topic={} partition={} event=revoke_timeout epoch={} "
+              "action=reassign_from_last_commit",
+              st.group, topic, partition, ep);
+        execute(self, std::move(actions));
+      },
+      [self](partition_restarted& msg) {
+        auto& st = self->state;
+        auto it = st.topics.find(msg.topic);
+        if (it == st.topics.end()) return;
+        auto idx = static_cast<size_t>(msg.partition.value);
+        if (idx >= it->second.size()) return;
+        it->second[idx] = msg.actor;
+        auto actions = st.stm->reassign({msg.topic, msg.partition});
+        logger()->info("group={} topic={} partition={} event=partition_restarted action={}",
+                       st.group, msg.topic, msg.partition.value,
+                       actions.empty() ? "none" : "reassign");
         execute(self, std::move(actions));
       },
       [self](describe_group) { return self->state.stm->describe(); },

@@ -45,8 +45,7 @@ assignment_map group_state::target() const {
   return assign_partitions(topics_, ms, previous);
 }
 
-group_action group_state::assign_to(const std::string& member, const topic_partition& tp,
-                                    slot& s) {
+group_action group_state::assign_to(const std::string& member, const topic_partition& tp, slot& s) {
   s.owner = member;
   s.assignment = epoch{next_epoch_++};
   s.revoking = false;
@@ -94,6 +93,13 @@ std::vector<group_action> group_state::revoked(const topic_partition& tp, epoch 
   auto w = wanted.find(tp);
   if (w == wanted.end()) return {};
   return {assign_to(w->second, tp, s)};
+}
+
+std::vector<group_action> group_state::reassign(const topic_partition& tp) {
+  auto it = slots_.find(tp);
+  if (it == slots_.end() || it->second.owner.empty() || it->second.revoking) return {};
+  it->second.revoking = true;
+  return {{group_action::kind::revoke, it->second.owner, tp, it->second.assignment}};
 }
 
 bool group_state::commit(const topic_partition& tp, epoch assignment, offset next) {

@@ -57,6 +57,11 @@ class group_state {
   /// + 1 (or -1). Returns the assign that follows. Stale calls return nothing.
   std::vector<group_action> revoked(const topic_partition& tp, epoch assignment, offset next);
 
+  /// The partition's actor was replaced (it crashed and was restarted): its owner revokes
+  /// it, and revoked() assigns it again with a new epoch, so the owner reads from the new
+  /// actor from its commit point. Nothing when the partition is free or already revoking.
+  std::vector<group_action> reassign(const topic_partition& tp);
+
   /// Records a commit. False (and nothing changes) if `assignment` is not the current one.
   bool commit(const topic_partition& tp, epoch assignment, offset next);
 

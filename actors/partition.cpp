@@ -95,15 +95,16 @@ offset resolve_start(self_ptr self, const subscribe_group& req) {
 
 /// The earlier ack for a retried batch, if this producer's batch `seq` was appended before.
 const partition_state::sent_batch* find_duplicate(self_ptr self, producer_id pid, uint64_t seq) {
-  auto it = self->state.producers.find(pid.value);
-  if (it == self->state.producers.end()) return nullptr;
+  auto& producers = self->state.store->producers;
+  auto it = producers.find(pid.value);
+  if (it == producers.end()) return nullptr;
   for (auto& b : it->second)
     if (b.seq == seq) return &b;
   return nullptr;
 }
 
 void remember(self_ptr self, producer_id pid, uint64_t seq, offset base, int32_t count) {
-  auto& window = self->state.producers[pid.value];
+  auto& window = self->state.store->producers[pid.value];
   window.push_back({seq, base, count});
   while (window.size() > static_cast<size_t>(self->state.options.producer_dedupe_window))
     window.pop_front();
@@ -167,7 +168,8 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
   st.partition = args.partition;
   st.config = std::move(args.config);
   st.options = args.options;
-  st.log = std::move(*args.storage);
+  st.store = std::move(args.store);
+  st.log = st.store->log.get();
   st.log->set_durability_listener(
       [weak = caf::actor_cast<caf::weak_actor_ptr>(self)](offset durable) {
         if (auto strong = caf::actor_cast<caf::actor>(weak))
@@ -196,8 +198,10 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
         // An acknowledgement promises durability: it waits until the storage says so (at
         // once for memory_log). No acknowledgement, not even of a duplicate or a refusal,
         // overtakes an earlier pending one: producers match them in sequence order.
+        // A duplicate's ack waits too when its original is not durable yet (a resend after a
+        // crash of the previous incarnation).
         if (!st.pending_acks.empty() ||
-            (appended && ack.base + ack.count > st.log->durable_offset())) {
+            (!ack.error && ack.base + ack.count > st.log->durable_offset())) {
           st.pending_acks.push_back({std::move(sender), std::move(ack)});
         } else if (sender) {
           self->send(sender, std::move(ack));

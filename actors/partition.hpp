@@ -2,8 +2,9 @@
 // assigns offsets to appended batches, answers producers, and pushes records to the member of
 // each consumer group that owns the partition, within that member's credit.
 //
-// State it owns: the storage, one cursor per group (member, epoch, next offset, credit), the
-// last batch sequences per producer (to drop retried batches). Nobody else touches them.
+// State it owns: one cursor per group (member, epoch, next offset, credit). The storage and
+// the last batch sequences per producer (to drop retried batches) live in a partition_store
+// that the topic registry keeps for the next incarnation when this actor crashes.
 // Hot path per batch: one storage append (no copy), one ack, one delivery per group with
 // credit. Nothing is done per event except walking record lengths when a delivery must start
 // or stop inside a batch.
@@ -26,16 +27,29 @@
 namespace herald {
 
 struct partition_options {
-  int32_t max_delivery_events = 1024;      ///< records per delivery message
-  int64_t max_delivery_bytes = 1 << 20;    ///< bytes per delivery message (soft)
-  int32_t producer_dedupe_window = 8;      ///< batches remembered per producer
+  int32_t max_delivery_events = 1024;    ///< records per delivery message
+  int64_t max_delivery_bytes = 1 << 20;  ///< bytes per delivery message (soft)
+  int32_t producer_dedupe_window = 8;    ///< batches remembered per producer
+};
+
+/// What a partition keeps across restarts of its actor: the log and the producers' recent
+/// batch sequences. The topic registry holds it and hands it to every incarnation, so a
+/// restarted partition still drops a batch that a producer resends after the crash.
+struct partition_store {
+  struct sent_batch {
+    uint64_t seq;
+    offset base;
+    int32_t count;
+  };
+  log_storage_ptr log;
+  std::unordered_map<uint64_t, std::deque<sent_batch>> producers;
 };
 
 struct partition_args {
   std::string topic;
   partition_id partition;
   topic_config config;
-  std::shared_ptr<log_storage_ptr> storage;  // moved into the actor's state
+  std::shared_ptr<partition_store> store;
   partition_options options;
 };
 
@@ -49,19 +63,15 @@ struct partition_state {
     int64_t credit = 0;
     int64_t delivered = 0;
   };
-  struct sent_batch {
-    uint64_t seq;
-    offset base;
-    int32_t count;
-  };
+  using sent_batch = partition_store::sent_batch;
 
   std::string topic;
   partition_id partition;
   topic_config config;
   partition_options options;
-  log_storage_ptr log;
+  std::shared_ptr<partition_store> store;
+  log_storage* log = nullptr;  ///< store->log
   std::map<std::string, cursor> groups;
-  std::unordered_map<uint64_t, std::deque<sent_batch>> producers;
   /// Acknowledgements of appended batches that are not durable yet, in offset order.
   struct pending_ack {
     caf::actor to;

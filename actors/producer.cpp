@@ -127,7 +127,7 @@ bool producer_core::full(const lane& l) const {
 void producer_core::seal_and_send(lane& l) {
   auto count = static_cast<int32_t>(l.open.count());
   auto batch = l.open.seal(id_, l.next_seq);
-  l.inflight.push_back({l.next_seq, count, std::move(l.open_waiters)});
+  l.inflight.push_back({l.next_seq, count, std::move(l.open_waiters), batch});
   l.open_waiters.clear();
   ++l.next_seq;
   ++stats_.batches;
@@ -163,7 +163,8 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
     idx = partition_for_key(ev.key(), n);
   }
   auto& l = *topic.lanes[idx];
-  if (!l.actor)
+  // A lane whose partition crashed buffers (up to its bound) until the successor is there.
+  if (!l.actor && !l.dead)
     return make_error(errc::unknown_partition,
                       "partition " + lane_name(l.topic, l.partition) +
                           " stopped; nothing was published (retry when it is back)");
@@ -174,8 +175,7 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
       seal_and_send(l);
       break;
     }
-    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && full(l) &&
-        l.inflight.size() >= static_cast<size_t>(opts_.max_inflight_batches))
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && full(l) && !can_send(l))
       return make_error(errc::timeout,
                         "partition " + lane_name(l.topic, l.partition) +
                             " acknowledged nothing for " +
@@ -183,7 +183,7 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
                             " ms and the producer's buffer for it is full; the broker is "
                             "overloaded or stopped. Nothing of this event was accepted");
     if (closed_) return make_error(errc::producer_closed, "producer closed while publishing");
-    if (!l.actor)
+    if (!l.actor && !l.dead)
       return make_error(errc::unknown_partition,
                         "partition " + lane_name(l.topic, l.partition) + " stopped");
   }
@@ -420,31 +420,119 @@ std::chrono::nanoseconds producer_core::on_linger_tick() {
   return next;
 }
 
-void producer_core::on_down(const caf::actor_addr& source, const caf::error& reason) {
+std::vector<std::string> producer_core::on_down(const caf::actor_addr& source,
+                                                const caf::error& reason) {
   lock_t lk{mtx_};
+  std::vector<std::string> refresh;
   for (auto& [name, t] : topics_) {
     for (auto& l : t->lanes) {
-      if (l->actor && l->actor.address() == source) {
-        logger()->error(
+      if (!l->actor || l->actor.address() != source) continue;
+      if (registry_ && !closed_) {
+        logger()->warn(
             "producer={} topic={} partition={} event=partition_down in_flight={} "
-            "reason=\"{}\"",
+            "action=wait_for_restart reason=\"{}\"",
             id_.value, l->topic, l->partition.value, l->inflight.size(), describe(reason));
-        fail_lane(*l, make_error(errc::unknown_partition,
-                                 "partition " + lane_name(l->topic, l->partition) +
-                                     " stopped before acknowledging (" + describe(reason) +
-                                     "); these events may or may not be stored"));
+        l->dead = source;
         l->actor = nullptr;
+        if (refresh.empty() || refresh.back() != name) refresh.push_back(name);
+        continue;
       }
+      logger()->error(
+          "producer={} topic={} partition={} event=partition_down in_flight={} "
+          "reason=\"{}\"",
+          id_.value, l->topic, l->partition.value, l->inflight.size(), describe(reason));
+      fail_lane(*l, make_error(errc::unknown_partition,
+                               "partition " + lane_name(l->topic, l->partition) +
+                                   " stopped before acknowledging (" + describe(reason) +
+                                   "); these events may or may not be stored"));
+      l->actor = nullptr;
     }
+  }
+  cv_.notify_all();
+  return refresh;
+}
+
+bool producer_core::on_metadata(const topic_metadata& md) {
+  lock_t lk{mtx_};
+  auto it = topics_.find(md.name);
+  if (it == topics_.end()) return false;
+  auto& t = *it->second;
+  bool waiting = false;
+  std::vector<caf::actor> watch;
+  for (auto& l : t.lanes) {
+    if (l->actor || !l->dead) continue;
+    auto idx = static_cast<size_t>(l->partition.value);
+    auto next = idx < md.partitions.size() ? md.partitions[idx] : caf::actor{};
+    if (!next) {
+      l->dead = caf::actor_addr{};
+      fail_lane(*l, make_error(errc::unknown_partition,
+                               "partition " + lane_name(l->topic, l->partition) +
+                                   " crashed too often and was not restarted; the events in "
+                                   "flight may or may not be stored (check the broker log)"));
+      continue;
+    }
+    if (next.address() == l->dead) {  // the registry has not restarted it yet
+      waiting = true;
+      continue;
+    }
+    l->actor = next;
+    l->dead = caf::actor_addr{};
+    t.meta.partitions[idx] = next;
+    watch.push_back(next);
+    logger()->info("producer={} topic={} partition={} event=partition_back resent={}", id_.value,
+                   l->topic, l->partition.value, l->inflight.size());
+    for (auto& ib : l->inflight)
+      caf::send_as(actor_, l->actor, append_batch{l->partition, ib.batch});
+    if (!l->open.empty() && can_send(*l)) seal_and_send(*l);
+  }
+  if (!watch.empty()) caf::anon_send(actor_, std::move(watch));
+  cv_.notify_all();
+  return waiting;
+}
+
+void producer_core::on_refresh_failed(const std::string& topic, const caf::error& err) {
+  lock_t lk{mtx_};
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return;
+  for (auto& l : it->second->lanes) {
+    if (l->actor || !l->dead) continue;
+    l->dead = caf::actor_addr{};
+    fail_lane(*l, make_error(errc::unknown_partition,
+                             "partition " + lane_name(l->topic, l->partition) +
+                                 " stopped and did not come back (" + describe(err) +
+                                 "); the events in flight may or may not be stored"));
   }
   cv_.notify_all();
 }
 
 caf::behavior producer_actor(producer_actor_t* self, std::shared_ptr<producer_core> core) {
   self->state.core = std::move(core);
-  self->set_down_handler(
-      [self](caf::down_msg& dm) { self->state.core->on_down(dm.source, dm.reason); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto& topic : self->state.core->on_down(dm.source, dm.reason))
+      self->send(self, refresh_atom::value, std::move(topic), int32_t{0});
+  });
   return {
+      [self](refresh_atom, std::string& topic, int32_t attempt) {
+        // The registry restarts a crashed partition at once; ask until its successor shows,
+        // for at most ~ack_timeout.
+        constexpr auto pause = std::chrono::milliseconds{10};
+        auto& core = self->state.core;
+        auto limit = static_cast<int32_t>(core->options().ack_timeout / pause);
+        self->request(core->registry(), std::chrono::seconds{10}, get_topic{topic})
+            .then(
+                [self, topic, attempt, limit, pause](topic_metadata& md) {
+                  if (!self->state.core->on_metadata(md)) return;
+                  if (attempt >= limit) {
+                    self->state.core->on_refresh_failed(
+                        topic, make_error(errc::timeout, "no successor within ack_timeout"));
+                    return;
+                  }
+                  self->delayed_send(self, pause, refresh_atom::value, topic, attempt + 1);
+                },
+                [self, topic](caf::error& err) {
+                  self->state.core->on_refresh_failed(topic, err);
+                });
+      },
       [self](append_ack& ack) { self->state.core->on_ack(ack); },
       [self](linger_tick_atom) {
         auto next = self->state.core->on_linger_tick();

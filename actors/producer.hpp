@@ -79,6 +79,11 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   producer_core(const producer_core&) = delete;
   producer_core& operator=(const producer_core&) = delete;
 
+  /// Where to ask for the successor of a partition actor that died (the topic registry).
+  /// Without it, a partition's death fails its unacknowledged events. Call before start().
+  void set_registry(caf::actor registry) { registry_ = std::move(registry); }
+  const caf::actor& registry() const { return registry_; }
+
   /// Spawns the producer's actor. Call once, before publishing.
   void start();
 
@@ -112,10 +117,19 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
 
   producer_stats stats() const;
   producer_id id() const { return id_; }
+  const producer_options& options() const { return opts_; }
 
   // -- called by the producer actor -------------------------------------------------------
   void on_ack(append_ack& ack);
-  void on_down(const caf::actor_addr& source, const caf::error& reason);
+  /// A partition actor died: with a registry, its lanes keep their unacknowledged batches
+  /// and wait for its successor; returns the topics to look up again. Without, they fail.
+  std::vector<std::string> on_down(const caf::actor_addr& source, const caf::error& reason);
+  /// Fresh metadata of a topic whose partition died: lanes whose successor is there resend
+  /// their unacknowledged batches to it, in order, with their sequence numbers (the partition
+  /// drops those it already has). True while some lane still waits for its successor.
+  bool on_metadata(const topic_metadata& md);
+  /// The successor did not come (topic gone, registry unreachable, waited too long).
+  void on_refresh_failed(const std::string& topic, const caf::error& err);
   /// Ships batches older than linger; returns how long until the next one is due, or a
   /// negative duration when no batch is open (the timer stops).
   std::chrono::nanoseconds on_linger_tick();
@@ -131,11 +145,13 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
     uint64_t seq;
     int32_t count;
     std::vector<waiter_ref> waiters;
+    record_batch_ptr batch;  // kept to resend it, same sequence, to a restarted partition
   };
   struct lane {
     std::string topic;
     partition_id partition;
-    caf::actor actor;  // null after the partition actor died
+    caf::actor actor;      // null after the partition actor died, until it is back
+    caf::actor_addr dead;  // the actor that died, while waiting for its successor
     batch_builder open;
     std::vector<waiter_ref> open_waiters;
     std::deque<inflight_batch> inflight;
@@ -167,6 +183,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   const producer_options opts_;
   metadata_fn metadata_;
   caf::actor actor_;
+  caf::actor registry_;
 
   mutable adaptive_mutex mtx_;
   std::condition_variable_any cv_;

@@ -18,33 +18,107 @@ auto& logger() {
 
 using self_ptr = registry_actor_t*;
 
+caf::actor spawn_partition(self_ptr self, const topic_metadata& md, partition_id p,
+                           std::shared_ptr<partition_store> store) {
+  partition_args args{md.name, p, md.config, std::move(store), self->state.options.partition};
+  auto a = self->spawn(partition_actor, std::move(args));
+  self->monitor(a);
+  return a;
+}
+
+/// A partition actor died. Unless it was stopped on purpose, start it again on its store
+/// (same log, same producer sequences) and tell every coordinator where it is now.
+void on_partition_down(self_ptr self, const std::string& topic, size_t p, const caf::error& why) {
+  auto& st = self->state;
+  auto& md = st.topics[topic];
+  auto& sp = st.partitions[topic][p];
+  if (!why || why == caf::exit_reason::user_shutdown) return;
+  sp.last_failure = describe(why);
+  if (!sp.window.allow(std::chrono::steady_clock::now())) {
+    sp.failed = true;
+    md.partitions[p] = caf::actor{};  // producers asking again learn that it is gone
+    logger()->critical(
+        "topic={} partition={} event=partition_given_up restarts={} reason=\"{}\" "
+        "action=\"publishing to it fails with unknown_partition; restart the runtime after "
+        "fixing the cause\"",
+        topic, p, sp.restarts, sp.last_failure);
+    return;
+  }
+  ++sp.restarts;
+  auto a = spawn_partition(self, md, partition_id{static_cast<int32_t>(p)}, sp.store);
+  md.partitions[p] = a;
+  logger()->error("topic={} partition={} event=partition_restarted restarts={} reason=\"{}\"",
+                  topic, p, sp.restarts, sp.last_failure);
+  for (auto& [name, g] : st.groups)
+    self->send(g, partition_restarted{topic, partition_id{static_cast<int32_t>(p)}, a});
+}
+
+supervision_node broker_tree(self_ptr self) {
+  auto& st = self->state;
+  supervision_node root;
+  root.name = "broker";
+  root.kind = "supervisor";
+  root.strategy = "one_for_one";
+  root.mode = "permanent";
+  root.state = "running";
+  root.actor_id = self->id();
+  for (auto& [topic, md] : st.topics) {
+    auto& sup = st.partitions[topic];
+    for (size_t p = 0; p < md.partitions.size() && p < sup.size(); ++p) {
+      supervision_node n;
+      n.name = "partition/" + topic + "/" + std::to_string(p);
+      n.kind = "worker";
+      n.mode = "permanent";
+      n.state = sup[p].failed ? "stopped" : "running";
+      n.actor_id = md.partitions[p] ? md.partitions[p].id() : 0;
+      n.restarts = sup[p].restarts;
+      n.last_failure = sup[p].last_failure;
+      root.children.push_back(std::move(n));
+    }
+  }
+  for (auto& [name, g] : st.groups) {
+    supervision_node n;
+    n.name = "group/" + name;
+    n.kind = "worker";
+    n.mode = "temporary";
+    n.state = "running";
+    n.actor_id = g.id();
+    root.children.push_back(std::move(n));
+  }
+  return root;
+}
+
 caf::expected<topic_metadata> create(self_ptr self, create_topic& req) {
   auto& st = self->state;
   if (auto err = validate_topic_name(req.name)) return err;
   if (req.config.storage.empty()) req.config.storage = st.storage->default_backend();
   if (auto err = validate_topic_config(req.config, st.options)) return err;
   if (st.topics.count(req.name))
-    return make_error(errc::topic_exists, "topic '" + req.name + "' already exists (" +
-                                              std::to_string(st.topics[req.name].partitions.size()) +
-                                              " partitions); delete it first or use it as is");
+    return make_error(errc::topic_exists,
+                      "topic '" + req.name + "' already exists (" +
+                          std::to_string(st.topics[req.name].partitions.size()) +
+                          " partitions); delete it first or use it as is");
   topic_metadata md;
   md.name = req.name;
   md.config = req.config;
+  std::vector<registry_state::supervised_partition> sup;
   for (int32_t p = 0; p < req.config.partitions; ++p) {
     auto log = st.storage->open(req.name, partition_id{p}, req.config);
     if (!log) {
-      for (auto& a : md.partitions) self->send_exit(a, caf::exit_reason::user_shutdown);
+      for (auto& a : md.partitions) {
+        self->demonitor(a);
+        self->send_exit(a, caf::exit_reason::user_shutdown);
+      }
       return make_error(errc::storage_failure, "cannot open storage of " + req.name + "/" +
                                                    std::to_string(p) + ": " +
                                                    describe(log.error()));
     }
-    partition_args args{req.name, partition_id{p}, req.config,
-                        std::make_shared<log_storage_ptr>(std::move(*log)),
-                        st.options.partition};
-    auto a = self->spawn(partition_actor, std::move(args));
-    self->monitor(a);
-    md.partitions.push_back(std::move(a));
+    auto store = std::make_shared<partition_store>();
+    store->log = std::move(*log);
+    md.partitions.push_back(spawn_partition(self, md, partition_id{p}, store));
+    sup.push_back({std::move(store), restart_window{st.options.partition_restarts}, 0, {}, false});
   }
+  st.partitions[md.name] = std::move(sup);
   logger()->info("topic={} event=topic_created partitions={} storage={}", md.name,
                  md.partitions.size(), md.config.storage);
   st.topics.emplace(md.name, md);
@@ -82,10 +156,9 @@ caf::error validate_topic_config(const topic_config& cfg, const registry_options
     return make_error(errc::invalid_config,
                       "retention limits are -1 (none) or a non-negative number");
   if (cfg.max_event_bytes < 64 || cfg.max_event_bytes > format::max_batch_bytes / 2)
-    return make_error(errc::invalid_config,
-                      "max_event_bytes must be between 64 and " +
-                          std::to_string(format::max_batch_bytes / 2) + ", got " +
-                          std::to_string(cfg.max_event_bytes));
+    return make_error(errc::invalid_config, "max_event_bytes must be between 64 and " +
+                                                std::to_string(format::max_batch_bytes / 2) +
+                                                ", got " + std::to_string(cfg.max_event_bytes));
   if (!cfg.storage.empty() && cfg.storage != "memory" && cfg.storage != "disk")
     return make_error(errc::invalid_config, "storage backend '" + cfg.storage +
                                                 "' is not available; use \"disk\" or \"memory\"");
@@ -106,9 +179,11 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [name, md] : self->state.topics)
       for (size_t p = 0; p < md.partitions.size(); ++p)
-        if (md.partitions[p].address() == dm.source && dm.reason)
-          logger()->error("topic={} partition={} event=partition_down reason=\"{}\"", name, p,
-                          describe(dm.reason));
+        if (md.partitions[p].address() == dm.source) {
+          auto topic = name;  // on_partition_down may touch the map
+          on_partition_down(self, topic, p, dm.reason);
+          return;
+        }
   });
   return {
       [self](create_topic& req) -> caf::result<topic_metadata> {
@@ -127,6 +202,7 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
         }
         auto n = static_cast<int32_t>(it->second.partitions.size());
         st.topics.erase(it);
+        st.partitions.erase(req.name);
         if (auto err = st.storage->remove(req.name, n))
           logger()->error("topic={} event=storage_remove_failed error=\"{}\"", req.name,
                           describe(err));
@@ -137,9 +213,8 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
         auto& st = self->state;
         auto it = st.topics.find(req.name);
         if (it == st.topics.end())
-          return make_error(errc::unknown_topic,
-                            "no topic named '" + req.name +
-                                "'; create it first (runtime::create_topic)");
+          return make_error(errc::unknown_topic, "no topic named '" + req.name +
+                                                     "'; create it first (runtime::create_topic)");
         return it->second;
       },
       [self](list_topics) {
@@ -155,6 +230,7 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
         if (!g) g = self->spawn(group_coordinator, req.name, st.options.coordinator);
         return g;
       },
+      [self](get_supervision_tree) { return broker_tree(self); },
       [self](list_groups) {
         std::vector<std::string> out;
         for (auto& [name, a] : self->state.groups) out.push_back(name);
@@ -162,7 +238,8 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
       },
       [self](stop_atom) {
         // Shutdown: stop what this registry spawned, coordinators first.
-        for (auto& [name, g] : self->state.groups) self->send_exit(g, caf::exit_reason::user_shutdown);
+        for (auto& [name, g] : self->state.groups)
+          self->send_exit(g, caf::exit_reason::user_shutdown);
         for (auto& [name, md] : self->state.topics)
           for (auto& a : md.partitions) {
             self->demonitor(a);

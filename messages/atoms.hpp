@@ -21,6 +21,8 @@ using restart_atom = caf::atom_constant<caf::atom("h_restart")>;
 using retry_tick_atom = caf::atom_constant<caf::atom("h_retry")>;
 /// A member (re)joins its group.
 using join_atom = caf::atom_constant<caf::atom("h_join")>;
+/// A producer's timer: ask the registry again for a topic whose partition restarted.
+using refresh_atom = caf::atom_constant<caf::atom("h_refresh")>;
 /// Liveness probe; answered with ok.
 using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
 using ok_atom = caf::atom_constant<caf::atom("h_ok")>;

@@ -48,7 +48,8 @@ namespace {
   X(group_description, "herald.group_description")               \
   X(supervision_node, "herald.supervision_node")                 \
   X(get_supervision_tree, "herald.get_supervision_tree")         \
-  X(stop_child, "herald.stop_child")
+  X(stop_child, "herald.stop_child")                             \
+  X(partition_restarted, "herald.partition_restarted")
 
 }  // namespace
 

@@ -166,4 +166,17 @@ struct list_groups {
   }
 };
 
+/// Registry -> every group coordinator: the partition actor of (topic, partition) crashed and
+/// was restarted with the same log as `actor`; owners must read from the new one.
+struct partition_restarted {
+  std::string topic;
+  partition_id partition;
+  caf::actor actor;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, partition_restarted& x) {
+    return f(caf::meta::type_name("partition_restarted"), x.topic, x.partition, x.actor);
+  }
+};
+
 }  // namespace herald

@@ -226,6 +226,7 @@ producer runtime::make_producer(producer_options opts) {
     return topic(name);
   };
   auto core = std::make_shared<producer_core>(*impl_->sys, id, opts, std::move(md));
+  core->set_registry(impl_->registry);
   core->start();
   if (impl_->stopping.load()) core->close();
   std::lock_guard<std::mutex> guard{impl_->mtx};
@@ -310,6 +311,7 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
       auto core = std::make_shared<producer_core>(
           *impl_->sys, producer_id{impl_->producer_id_base | ++impl_->next_producer},
           impl_->cfg.producer, std::move(md));
+      core->set_registry(impl_->registry);
       core->start();
       impl_->producers.push_back(core);
       impl_->dead_letters = std::move(core);
@@ -433,7 +435,14 @@ caf::expected<size_t> runtime::redrive(const std::string& topic, const redrive_f
 }
 
 caf::expected<supervision_node> runtime::supervision_tree() {
-  return impl_->call<supervision_node>(impl_->root, get_supervision_tree{});
+  auto tree = impl_->call<supervision_node>(impl_->root, get_supervision_tree{});
+  if (!tree) return tree;
+  // The broker's actors are supervised by the topic registry (partitions restart on their
+  // log); it reports its part of the tree itself.
+  auto broker = impl_->call<supervision_node>(impl_->registry, get_supervision_tree{});
+  if (!broker) return std::move(broker.error());
+  tree->children.insert(tree->children.begin(), std::move(*broker));
+  return tree;
 }
 
 caf::expected<group_description> runtime::describe_group(const std::string& group) {

@@ -158,6 +158,9 @@ auto fields(const supervision_node& x) {
   return std::tie(x.name, x.kind, x.strategy, x.mode, x.state, x.actor_id, x.restarts,
                   x.last_failure);
 }
+auto fields(const partition_restarted& x) {
+  return std::tie(x.topic, x.partition);
+}
 auto fields(const group_description& x) {
   return std::tie(x.group, x.members, x.rebalances);
 }
@@ -483,6 +486,10 @@ TEST_CASE("every registered type round-trips through the binary serializer", "[r
       {"herald.stop_child",
        [&] {
          check_fields(sys, stop_child{"partition-3"});
+       }},
+      {"herald.partition_restarted",
+       [&] {
+         check_fields(sys, partition_restarted{"orders", partition_id{2}, caf::actor{}});
        }},
   };
 

@@ -1,12 +1,15 @@
 #include "tests/support/builders.hpp"
 
+#include <cstdlib>
 #include <charconv>
 
 namespace herald::test {
 
 runtime_config quiet_config() {
   runtime_config cfg;
-  cfg.log_level = "warn";
+  // HERALD_TEST_LOG=info (or debug) shows what the runtime did when a test fails.
+  auto* level = std::getenv("HERALD_TEST_LOG");
+  cfg.log_level = level ? level : "warn";
   cfg.request_timeout = std::chrono::seconds{10};
   cfg.drain_timeout = std::chrono::seconds{10};
   return cfg;
