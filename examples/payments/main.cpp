@@ -194,10 +194,9 @@ int run() {
             settlement.in_order() && sub->active();
   if (!backoff_ok) std::fprintf(stderr, "payments-demo: a retry ran before its delay\n");
   if (!settlement.in_order()) std::fprintf(stderr, "payments-demo: a card's order broke\n");
-  std::printf(
-      "\n%s: %d payments, each charged exactly once (%s), every card's in order; "
-      "%d twice, %d never\n",
-      ok ? "OK" : "FAILED", n_payments, totals(settlement).c_str(), twice, missing);
+  std::printf("\n%s: %d payments, each charged once (%s); %d twice, %d never; %s\n",
+              ok ? "OK" : "FAILED", n_payments, totals(settlement).c_str(), twice, missing,
+              settlement.in_order() ? "cards in order" : "a card out of order");
   if (auto err = rt.shutdown()) return fail("shutdown", err);
   return ok ? 0 : 1;
 }
