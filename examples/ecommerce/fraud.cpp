@@ -24,8 +24,9 @@ caf::behavior fraud_service(caf::stateful_actor<fraud_state>* self) {
           else if (bulk)
             ++st.bulk;
         });
-        // An error fails the whole delivery: the member stops, and whoever owns the partition
-        // next gets the delivery again from its first event (there are no retries yet).
+        // An error fails the whole delivery: the member fails, its supervisor restarts it, and
+        // the partition's owner gets the delivery again from its first event (an actor handler
+        // has no per-event retries or dead letters: docs/SUPERVISION.md).
         if (failed) return failed;
         return caf::unit;
       },
