@@ -15,8 +15,8 @@ std::string label(const char* service) {
 
 caf::error payment_service::on_order(const herald::event_view& e) {
   auto o = parse_order(e);
-  // An error fails the event: the member stops, and the partition's next owner gets the
-  // event again (there are no retries yet).
+  // An error fails this attempt: the member retries the event with backoff, then writes it
+  // to "orders.dlq" (docs/SUPERVISION.md). A malformed order fails every attempt.
   if (!o) return std::move(o.error());
   std::lock_guard<std::mutex> guard{mtx_};
   if (o->total > card_limit) {
