@@ -74,7 +74,7 @@ caf::error disk_storage_factory::init() {
   if (auto err = disk::make_dirs(dir_)) return err;
   auto lock_path = dir_ + "/@lock";
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return disk::io_error("cannot create", lock_path, errno);
+  if (lock_fd_ < 0) return disk::io_error("cannot open or create", lock_path, errno);
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     char pid[32] = {};

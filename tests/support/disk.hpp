@@ -30,9 +30,13 @@ namespace herald::test {
 /// A fresh directory under $TMPDIR (default /tmp), removed with everything in it at the end.
 class temp_dir {
  public:
-  explicit temp_dir(const std::string& prefix = "herald-test") {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string{base && *base ? base : "/tmp"} + "/" + prefix + "-XXXXXX";
+  /// `base`: the parent directory; empty: $TMPDIR, else /tmp.
+  explicit temp_dir(const std::string& prefix = "herald-test", std::string base = {}) {
+    if (base.empty()) {
+      const char* env = std::getenv("TMPDIR");
+      base = env && *env ? env : "/tmp";
+    }
+    std::string tmpl = base + "/" + prefix + "-XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
