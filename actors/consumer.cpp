@@ -301,8 +301,42 @@ void on_revoke(self_ptr self, revoke_partition& r) {
   self->send(st.args.coordinator, revoke_done{r.topic, r.partition, r.assignment, next});
 }
 
+void find_coordinator(self_ptr self, int attempt);
+
+/// Drops every partition without committing (the coordinator that would take the commits is
+/// gone; its successor hands them out again from the last commits it has).
+void drop_partitions(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [tp, o] : st.partitions)
+    self->send(o.partition, unsubscribe_group{st.args.group, o.assignment});
+  st.partitions.clear();
+  st.args.probe->assigned.store(0);
+}
+
+void send_join(self_ptr self);
+
+/// Joins the group. A member that joins again (restarted, or after its coordinator crashed)
+/// first fetches fresh topic metadata: partition actors may have been restarted meanwhile.
 void join(self_ptr self) {
   auto& st = self->state;
+  if (!st.args.restarted || !st.args.registry) {
+    send_join(self);
+    return;
+  }
+  self->request(st.args.registry, std::chrono::seconds{10}, list_topics{})
+      .then(
+          [self](std::vector<topic_metadata>& all) {
+            for (auto& t : self->state.args.topics)
+              for (auto& fresh : all)
+                if (fresh.name == t.name) t = fresh;
+            send_join(self);
+          },
+          [self](caf::error&) { send_join(self); });
+}
+
+void send_join(self_ptr self) {
+  auto& st = self->state;
+  self->monitor(st.args.coordinator);
   join_group req{st.args.member, caf::actor_cast<caf::actor>(self), st.args.topics, st.args.start};
   self->request(st.args.coordinator, std::chrono::seconds{10}, std::move(req))
       .then(
@@ -314,6 +348,12 @@ void join(self_ptr self) {
             // The coordinator may not have seen the previous incarnation's death yet.
             if (st.args.restarted && is(err, errc::member_exists) && ++st.join_attempts < 400) {
               self->delayed_send(self, std::chrono::milliseconds{25}, join_atom::value);
+              return;
+            }
+            if (err == caf::sec::request_receiver_down && st.args.registry) {
+              // The coordinator died before answering: ask for its successor.
+              st.lost_coordinator = st.args.coordinator.address();
+              find_coordinator(self, 0);
               return;
             }
             if (auto f = std::move(st.args.on_joined)) {
@@ -328,13 +368,65 @@ void join(self_ptr self) {
           });
 }
 
+/// Asks the registry for the group's coordinator until it is not the one that died.
+void find_coordinator(self_ptr self, int attempt) {
+  auto& st = self->state;
+  self->request(st.args.registry, std::chrono::seconds{10}, get_group{st.args.group})
+      .then(
+          [self, attempt](caf::actor& g) {
+            auto& st = self->state;
+            if (g.address() == st.lost_coordinator) {
+              if (attempt >= 1000) {
+                self->quit(make_error(
+                    errc::timeout, "group '" + st.args.group + "' has no coordinator after 10 s"));
+                return;
+              }
+              self->delayed_send(self, std::chrono::milliseconds{10}, find_coordinator_atom::value,
+                                 attempt + 1);
+              return;
+            }
+            st.lost_coordinator = caf::actor_addr{};
+            st.args.coordinator = std::move(g);
+            st.args.restarted = true;
+            st.join_attempts = 0;
+            logger()->warn("group={} member={} event=rejoin reason=coordinator_restarted",
+                           st.args.group, st.args.member);
+            join(self);
+          },
+          [self](caf::error& err) {
+            auto& st = self->state;
+            logger()->error("group={} member={} event=coordinator_lost error=\"{}\"", st.args.group,
+                            st.args.member, describe(err));
+            self->quit(std::move(err));
+          });
+}
+
 }  // namespace
 
 caf::behavior consumer_actor(consumer_actor_t* self, consumer_args args) {
   self->state.args = std::move(args);
   self->state.args.probe->starts.fetch_add(1);
   self->send(self, join_atom::value);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.args.coordinator.address() || st.lost_coordinator) return;
+    if (dm.reason == caf::exit_reason::user_shutdown) {  // the runtime is shutting down
+      self->quit();
+      return;
+    }
+    if (!st.args.registry) {
+      self->quit(make_error(errc::escalated, "the coordinator of group '" + st.args.group +
+                                                 "' stopped: " + describe(dm.reason)));
+      return;
+    }
+    logger()->warn("group={} member={} event=coordinator_down partitions={} reason=\"{}\"",
+                   st.args.group, st.args.member, st.partitions.size(), describe(dm.reason));
+    drop_partitions(self);
+    st.lost_coordinator = dm.source;
+    find_coordinator(self, 0);
+  });
   return {
+      [self](find_coordinator_atom, int attempt) { find_coordinator(self, attempt); },
       [self](assign_partition& a) { on_assign(self, a); },
       [self](revoke_partition& r) { on_revoke(self, r); },
       [self](delivery& d) { on_delivery(self, d); },

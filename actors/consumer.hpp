@@ -63,6 +63,9 @@ struct consumer_args {
   std::string group;
   std::string member;
   caf::actor coordinator;
+  /// Where to find the group's coordinator again (and fresh topic metadata) when it crashes
+  /// and the registry restarts it.
+  caf::actor registry;
   handler_fn fn;             ///< either this ...
   caf::actor handler_actor;  ///< ... or this receives every delivery and answers it
   consumer_options options;
@@ -97,6 +100,7 @@ struct consumer_state {
   std::map<topic_partition, owned> partitions;
   std::optional<std::chrono::steady_clock::time_point> timer_due;
   int join_attempts = 0;
+  caf::actor_addr lost_coordinator;  ///< set while looking for its successor
 };
 
 using consumer_actor_t = caf::stateful_actor<consumer_state>;

@@ -45,9 +45,10 @@ void execute(self_ptr self, std::vector<group_action> actions) {
 /// Stores the group's committed offset of `tp` durably, if the coordinator has a store.
 void persist(self_ptr self, const topic_partition& tp) {
   auto& st = self->state;
-  if (!st.options.offsets) return;
   auto committed = st.stm->committed(tp);
   if (!committed) return;
+  if (st.options.memory) (*st.options.memory)[tp] = *committed;
+  if (!st.options.offsets) return;
   if (auto err = st.options.offsets->commit(st.group, tp.topic, tp.partition, *committed))
     logger()->warn(
         "group={} topic={} partition={} event=commit_not_stored offset={} "
@@ -82,6 +83,9 @@ caf::behavior group_coordinator(coordinator_actor_t* self, std::string group,
   if (st.options.offsets)
     for (auto& c : st.options.offsets->committed(group))
       st.stm->set_committed({c.topic, c.partition}, c.next);
+  // A restarted coordinator: what its predecessor accepted (newer than the store's, if any).
+  if (st.options.memory)
+    for (auto& [tp, next] : *st.options.memory) st.stm->set_committed(tp, next);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [name, handle] : self->state.members) {
       if (handle.address() == dm.source) {
@@ -99,7 +103,13 @@ caf::behavior group_coordinator(coordinator_actor_t* self, std::string group,
         std::map<std::string, int32_t> counts;
         for (auto& t : req.topics) counts[t.name] = static_cast<int32_t>(t.partitions.size());
         if (auto err = st.stm->add_member(req.member, counts, req.start)) return err;
-        for (auto& t : req.topics) st.topics[t.name] = t.partitions;
+        // The first member's view of a topic; later ones may be older than what
+        // partition_restarted told this coordinator since.
+        for (auto& t : req.topics)
+          if (st.members.empty())
+            st.topics[t.name] = t.partitions;
+          else
+            st.topics.emplace(t.name, t.partitions);
         st.members.emplace(req.member, req.handle);
         self->monitor(req.handle);
         logger()->info("group={} event=member_joined member={} members={} start={}", st.group,

@@ -25,6 +25,9 @@ struct coordinator_options {
   /// in memory only. The coordinator loads its group's offsets at start and stores each
   /// accepted commit.
   std::shared_ptr<offset_store> offsets;
+  /// Committed offsets kept for the next incarnation when this coordinator crashes (the
+  /// topic registry holds it); loaded at start, updated with every accepted commit.
+  std::shared_ptr<std::map<topic_partition, offset>> memory;
 };
 
 struct coordinator_state {
@@ -35,7 +38,7 @@ struct coordinator_state {
   std::string group;
   coordinator_options options;
   std::unique_ptr<group_state> stm;
-  std::map<std::string, caf::actor> members;            // name -> handle
+  std::map<std::string, caf::actor> members;              // name -> handle
   std::map<std::string, std::vector<caf::actor>> topics;  // topic -> partition actors
   int64_t commits = 0;
   int64_t fenced_commits = 0;

@@ -53,6 +53,39 @@ void on_partition_down(self_ptr self, const std::string& topic, size_t p, const 
     self->send(g, partition_restarted{topic, partition_id{static_cast<int32_t>(p)}, a});
 }
 
+caf::actor spawn_coordinator(self_ptr self, const std::string& group) {
+  auto opts = self->state.options.coordinator;
+  opts.memory = self->state.group_sup.at(group).committed;
+  auto g = self->spawn(group_coordinator, group, opts);
+  self->monitor(g);
+  return g;
+}
+
+/// A coordinator died. Start it again with what its predecessor committed; its members see it
+/// die, ask for the group's coordinator again and rejoin.
+void on_coordinator_down(self_ptr self, const std::string& group, const caf::error& why) {
+  auto& st = self->state;
+  auto& sup = st.group_sup.at(group);
+  if (!why || why == caf::exit_reason::user_shutdown) {
+    st.groups.erase(group);
+    return;
+  }
+  sup.last_failure = describe(why);
+  if (!sup.window.allow(std::chrono::steady_clock::now())) {
+    sup.failed = true;
+    st.groups.erase(group);
+    logger()->critical(
+        "group={} event=coordinator_given_up restarts={} reason=\"{}\" action=\"the group's "
+        "members stop; restart the runtime after fixing the cause\"",
+        group, sup.restarts, sup.last_failure);
+    return;
+  }
+  ++sup.restarts;
+  st.groups[group] = spawn_coordinator(self, group);
+  logger()->error("group={} event=coordinator_restarted restarts={} reason=\"{}\"", group,
+                  sup.restarts, sup.last_failure);
+}
+
 supervision_node broker_tree(self_ptr self) {
   auto& st = self->state;
   supervision_node root;
@@ -76,13 +109,16 @@ supervision_node broker_tree(self_ptr self) {
       root.children.push_back(std::move(n));
     }
   }
-  for (auto& [name, g] : st.groups) {
+  for (auto& [name, sup] : st.group_sup) {
     supervision_node n;
     n.name = "group/" + name;
     n.kind = "worker";
-    n.mode = "temporary";
-    n.state = "running";
-    n.actor_id = g.id();
+    n.mode = "permanent";
+    auto g = st.groups.find(name);
+    n.state = sup.failed ? "stopped" : "running";
+    n.actor_id = g != st.groups.end() && g->second ? g->second.id() : 0;
+    n.restarts = sup.restarts;
+    n.last_failure = sup.last_failure;
     root.children.push_back(std::move(n));
   }
   return root;
@@ -177,6 +213,12 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
   self->state.storage = std::move(storage);
   self->state.options = options;
   self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto& [name, g] : self->state.groups)
+      if (g.address() == dm.source) {
+        auto group = name;
+        on_coordinator_down(self, group, dm.reason);
+        return;
+      }
     for (auto& [name, md] : self->state.topics)
       for (size_t p = 0; p < md.partitions.size(); ++p)
         if (md.partitions[p].address() == dm.source) {
@@ -227,7 +269,19 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
         if (req.name.empty())
           return make_error(errc::invalid_argument, "consumer group name is empty");
         auto& g = st.groups[req.name];
-        if (!g) g = self->spawn(group_coordinator, req.name, st.options.coordinator);
+        if (!g) {
+          auto& sup = st.group_sup
+                          .emplace(req.name,
+                                   registry_state::supervised_group{
+                                       std::make_shared<std::map<topic_partition, offset>>(),
+                                       restart_window{st.options.coordinator_restarts}})
+                          .first->second;
+          if (sup.failed)
+            return make_error(errc::escalated, "the coordinator of group '" + req.name +
+                                                   "' crashed too often (" + sup.last_failure +
+                                                   "); restart the runtime after fixing the cause");
+          g = spawn_coordinator(self, req.name);
+        }
         return g;
       },
       [self](get_supervision_tree) { return broker_tree(self); },
@@ -238,8 +292,10 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
       },
       [self](stop_atom) {
         // Shutdown: stop what this registry spawned, coordinators first.
-        for (auto& [name, g] : self->state.groups)
+        for (auto& [name, g] : self->state.groups) {
+          self->demonitor(g);
           self->send_exit(g, caf::exit_reason::user_shutdown);
+        }
         for (auto& [name, md] : self->state.topics)
           for (auto& a : md.partitions) {
             self->demonitor(a);

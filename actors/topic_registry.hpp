@@ -25,6 +25,8 @@ struct registry_options {
   partition_options partition;
   coordinator_options coordinator;
   int32_t max_partitions = 4096;  ///< per topic
+  /// The same for one group coordinator.
+  restart_intensity coordinator_restarts{10, std::chrono::seconds{60}};
   /// How often one partition actor may crash and be restarted (with its log) before the
   /// registry gives up on it: it stays down and producers get errc::unknown_partition.
   restart_intensity partition_restarts{10, std::chrono::seconds{60}};
@@ -46,6 +48,16 @@ struct registry_state {
   std::map<std::string, topic_metadata> topics;
   std::map<std::string, std::vector<supervised_partition>> partitions;  ///< by topic
   std::map<std::string, caf::actor> groups;
+  /// The registry supervises the group coordinators too: a crashed one is started again with
+  /// the committed offsets its predecessor accepted; members find it and rejoin.
+  struct supervised_group {
+    std::shared_ptr<std::map<topic_partition, offset>> committed;
+    restart_window window;
+    int64_t restarts = 0;
+    std::string last_failure;
+    bool failed = false;
+  };
+  std::map<std::string, supervised_group> group_sup;
 };
 
 using registry_actor_t = caf::stateful_actor<registry_state>;

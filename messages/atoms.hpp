@@ -23,6 +23,8 @@ using retry_tick_atom = caf::atom_constant<caf::atom("h_retry")>;
 using join_atom = caf::atom_constant<caf::atom("h_join")>;
 /// A producer's timer: ask the registry again for a topic whose partition restarted.
 using refresh_atom = caf::atom_constant<caf::atom("h_refresh")>;
+/// A member's timer: ask the registry again for its group's coordinator.
+using find_coordinator_atom = caf::atom_constant<caf::atom("h_findco")>;
 /// Liveness probe; answered with ok.
 using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
 using ok_atom = caf::atom_constant<caf::atom("h_ok")>;

@@ -281,6 +281,7 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
   args.group = group;
   args.member = st->member;
   args.coordinator = *coordinator;
+  args.registry = impl_->registry;
   args.fn = std::move(fn);
   args.handler_actor = std::move(handler_actor);
   args.options = impl_->cfg.consumer;
@@ -496,8 +497,15 @@ caf::error runtime::shutdown() {
     for (auto& w : impl_->subscriptions_list)
       if (auto s = w.lock()) subs.push_back(std::move(s));
   }
-  // 1. Producers: everything accepted gets acknowledged (or reported).
+  // 1. Producers: everything accepted gets acknowledged (or reported). The dead-letter
+  // producer stays open while groups drain: an event may run out of attempts meanwhile.
+  std::shared_ptr<producer_core> dlq_producer;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    dlq_producer = impl_->dead_letters;
+  }
   for (auto& p : producers) {
+    if (p == dlq_producer) continue;
     note(p->flush());
     p->close();
   }
@@ -526,8 +534,13 @@ caf::error runtime::shutdown() {
       std::this_thread::sleep_for(std::chrono::milliseconds{2});
     }
   }
-  // 3. Subscriptions commit and leave; 4. the broker stops.
+  // 3. Subscriptions commit and leave; the dead letters they wrote are acknowledged;
+  // 4. the broker stops.
   for (auto& s : subs) note(stop_subscription(*s));
+  if (dlq_producer) {
+    note(dlq_producer->flush());
+    dlq_producer->close();
+  }
   if (impl_->registry) {
     auto r = impl_->call<ok_atom>(impl_->registry, stop_atom::value);
     if (!r) caf::anon_send_exit(impl_->registry, caf::exit_reason::kill);

@@ -186,3 +186,62 @@ TEST_CASE(
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::unknown_partition));
 }
+
+TEST_CASE(
+    "a group coordinator that crashes is restarted with the group's commits; its members "
+    "rejoin and nothing is replayed or lost",
+    "[runtime][supervision][fault]") {
+  runtime rt{test::quiet_config()};
+  REQUIRE(rt.create_topic("orders", {.partitions = 4}));
+  std::mutex mtx;
+  std::multiset<int64_t> handled;
+  auto handler = [&](const event_view& e) {
+    std::lock_guard<std::mutex> g{mtx};
+    handled.insert(test::seq_of(e));
+  };
+  auto count = [&] {
+    std::lock_guard<std::mutex> g{mtx};
+    return handled.size();
+  };
+  auto m1 = rt.subscribe("orders", "billing", handler, {.member = "m1"});
+  auto m2 = rt.subscribe("orders", "billing", handler, {.member = "m2"});
+  REQUIRE(m1);
+  REQUIRE(m2);
+  auto p = rt.make_producer();
+  std::vector<event> first, second;
+  for (int i = 0; i < 1000; ++i) first.push_back(test::order("orders", "K" + std::to_string(i), i));
+  for (int i = 1000; i < 2000; ++i)
+    second.push_back(test::order("orders", "K" + std::to_string(i), i));
+  REQUIRE(p.publish(first));
+  REQUIRE(test::wait_until([&] {
+    auto lag = rt.group_lag("billing");
+    return count() == 1000 && lag && lag->total == 0;
+  }));
+
+  caf::scoped_actor self{rt.system()};
+  caf::actor coordinator;
+  self->request(rt.registry(), std::chrono::seconds{10}, get_group{"billing"})
+      .receive([&](caf::actor& g) { coordinator = g; },
+               [&](caf::error& err) { FAIL("no coordinator: " << to_string(err)); });
+  caf::anon_send_exit(coordinator, caf::exit_reason::kill);
+  REQUIRE(test::wait_until([&] { return restarts_of(rt, "group/billing") == 1; }));
+  REQUIRE(test::wait_until([&] {
+    auto d = rt.describe_group("billing");
+    if (!d || d->members.size() != 2) return false;
+    for (auto& pa : d->partitions)
+      if (pa.member.empty() || pa.revoking) return false;
+    return m1->assigned_partitions() + m2->assigned_partitions() == 4;
+  }));
+
+  REQUIRE(p.publish(second));
+  REQUIRE(test::wait_until([&] { return count() >= 2000; }));
+  REQUIRE(test::wait_until([&] {
+    auto lag = rt.group_lag("billing");
+    return lag && lag->total == 0;
+  }));
+  std::lock_guard<std::mutex> g{mtx};
+  CHECK(handled.size() == 2000);  // the commits survived: nothing was replayed
+  for (int i = 0; i < 2000; ++i) CHECK(handled.count(i) == 1);
+  CHECK(m1->active());
+  CHECK(m2->active());
+}

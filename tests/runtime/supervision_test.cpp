@@ -380,3 +380,28 @@ TEST_CASE(
   CHECK(member.actor_id == sub->actor().id());
   CHECK(member.last_failure.find("kill") != std::string::npos);
 }
+
+TEST_CASE("shutdown while an event is between retries still writes its dead letter and drains",
+          "[runtime][supervision]") {
+  auto cfg = test::quiet_config();
+  cfg.drain_timeout = std::chrono::seconds{20};
+  runtime rt{cfg};
+  REQUIRE(rt.create_topic("orders", {.partitions = 1}));
+  std::atomic<int> attempts{0};
+  auto sub = rt.subscribe("orders", "billing",
+                          [&](const event_view&) -> caf::error {
+                            ++attempts;
+                            return make_error(errc::handler_failed, "gateway down");
+                          },
+                          {.retry = quick_retries(2, 200ms)});
+  REQUIRE(sub);
+  auto p = rt.make_producer();
+  REQUIRE(p.publish(test::order("orders", "K", 1)));
+  REQUIRE(test::wait_until([&] { return attempts == 1; }));
+  // The last attempt and the dead letter happen during the drain.
+  auto err = rt.shutdown();
+  INFO(to_string(err));
+  CHECK_FALSE(err);
+  CHECK(attempts == 2);
+  CHECK(sub->probe().dead_letters == 1);
+}
