@@ -41,11 +41,12 @@ std::string workload_result::to_json() const {
     auto& d = *durable;
     fmt::format_to(
         it,
-        R"(,"disk_write_mbps":{:.1f},"disk_fsync_per_s":{:.0f},"fsyncs":{},)"
+        R"(,"disk_write_mbps":{:.1f},"disk_fsync_per_s":{:.0f},"fsyncs":{},"run_fsync_per_s":{:.0f},)"
         R"("events_per_fsync":{:.0f},"events_per_fsync_max":{},"disk_bytes_per_event":{:.1f},)"
         R"("fsync_bound_eps":{:.0f},"write_bound_eps":{:.0f},"device_limit_eps":{:.0f},)"
         R"("ratio_to_device":{},"ratio_to_w1_memory":{})",
         d.device.write_mbps, d.device.fsync_per_s, d.fsyncs,
+        n > 0 ? static_cast<double>(d.fsyncs) * e2e_eps / static_cast<double>(n) : 0.0,
         d.fsyncs > 0 ? static_cast<double>(n) / static_cast<double>(d.fsyncs) : 0.0,
         d.events_per_fsync_max, d.disk_bytes_per_event, d.fsync_bound_eps, d.write_bound_eps,
         d.device_limit_eps, ratio(e2e_eps, d.device_limit_eps), ratio(e2e_eps, w1_eps));
