@@ -226,6 +226,12 @@ caf::error producer_core::publish_async(const event& ev, completion done) {
   return caf::none;
 }
 
+caf::error producer_core::prepare(const std::string& topic) {
+  lock_t lk{mtx_};
+  auto t = topic_for(lk, topic);
+  return t ? caf::none : std::move(t.error());
+}
+
 void producer_core::ship_open(bool force) {
   for (auto& [name, t] : topics_)
     for (auto& l : t->lanes)

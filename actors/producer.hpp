@@ -108,6 +108,11 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   /// `done` is called when the broker acknowledged or refused. The batch ships at once.
   [[nodiscard]] caf::error publish_async(const event& ev, completion done);
 
+  /// Looks `topic` up now (one registry round trip), so that publishing to it later never
+  /// waits for the registry. Call it from a thread that may block before an actor publishes
+  /// with this producer. Errors: unknown_topic, timeout, producer_closed.
+  [[nodiscard]] caf::error prepare(const std::string& topic);
+
   /// Sends every open batch and waits until every event accepted so far is acknowledged or
   /// failed. Returns the first failure since the previous flush, if any.
   [[nodiscard]] caf::error flush();

@@ -304,20 +304,26 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
       auto dlq = create_topic(dead_letter_topic(md.name), {.partitions = 1});
       if (!dlq && !is(dlq.error(), errc::topic_exists)) return std::move(dlq.error());
     }
-    std::lock_guard<std::mutex> guard{impl_->mtx};
-    if (!impl_->dead_letters) {
-      auto md = [this](const std::string& name) {
-        return topic(name);
-      };
-      auto core = std::make_shared<producer_core>(
-          *impl_->sys, producer_id{impl_->producer_id_base | ++impl_->next_producer},
-          impl_->cfg.producer, std::move(md));
-      core->set_registry(impl_->registry);
-      core->start();
-      impl_->producers.push_back(core);
-      impl_->dead_letters = std::move(core);
+    {
+      std::lock_guard<std::mutex> guard{impl_->mtx};
+      if (!impl_->dead_letters) {
+        auto md = [this](const std::string& name) {
+          return topic(name);
+        };
+        auto core = std::make_shared<producer_core>(
+            *impl_->sys, producer_id{impl_->producer_id_base | ++impl_->next_producer},
+            impl_->cfg.producer, std::move(md));
+        core->set_registry(impl_->registry);
+        core->start();
+        impl_->producers.push_back(core);
+        impl_->dead_letters = std::move(core);
+      }
+      args.dead_letters = impl_->dead_letters;
     }
-    args.dead_letters = impl_->dead_letters;
+    // ... and the dead-letter producer knows them: the member publishes from a scheduler
+    // thread, where a registry lookup would block that thread (with one, the whole runtime).
+    for (auto& md : mds)
+      if (auto err = args.dead_letters->prepare(dead_letter_topic(md.name))) return err;
   }
   // The first member reports its join; restarted members join on their own.
   args.on_joined = [weak = std::weak_ptr<subscription_state>{st}](const caf::error& err) {
