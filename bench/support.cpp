@@ -71,7 +71,7 @@ int64_t read_ts_ns(std::string_view payload) {
 size_t latency_histogram::index(uint64_t v) {
   if (v < 128) return v;
   int msb = 63 - __builtin_clzll(v);
-  int shift = msb - 6;                // v >> shift is in [64, 128)
+  int shift = msb - 6;  // v >> shift is in [64, 128)
   size_t idx = 128 + static_cast<size_t>(shift - 1) * 64 + ((v >> shift) - 64);
   return idx < buckets ? idx : buckets - 1;
 }
@@ -114,6 +114,11 @@ double peak_rss_mb() {
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
+
+// Written at every build by git_commit.cmake (in the build tree).
+#if __has_include("git_commit.hpp")
+#include "git_commit.hpp"
+#endif
 
 std::string git_commit() {
 #ifdef HERALD_GIT_COMMIT
