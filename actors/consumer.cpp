@@ -147,9 +147,11 @@ void write_dead_letter(self_ptr self, const topic_partition& tp, owned_t& o,
   else
     err = args.dead_letters->publish_async(dl, std::move(done));
   if (err) {
-    // Could not even be accepted: try again shortly. The key stays blocked, nothing is lost.
+    // Could not even be accepted: try again shortly (soon when the dead-letter lane is merely
+    // full: a burst of dead letters). The key stays blocked, nothing is lost.
+    auto pause = std::chrono::milliseconds{is(err, errc::timeout) ? 2 : 100};
     self->delayed_send(
-        self, std::chrono::milliseconds{100},
+        self, pause,
         dead_letter_written{tp.topic, tp.partition, o.assignment, head->off, key, std::move(err)});
   }
 }
@@ -161,6 +163,10 @@ void on_dead_letter_written(self_ptr self, dead_letter_written& msg) {
   if (it == st.partitions.end() || it->second.assignment != msg.assignment) return;
   auto& o = it->second;
   if (msg.error) {
+    if (is(msg.error, errc::timeout)) {  // the dead-letter lane was full: a burst
+      write_dead_letter(self, tp, o, msg.key);
+      return;
+    }
     logger()->error(
         "group={} member={} topic={} partition={} offset={} "
         "event=dead_letter_failed action=retry error=\"{}\"",

@@ -175,7 +175,8 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
       seal_and_send(l);
       break;
     }
-    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && full(l) && !can_send(l))
+    if ((clock::now() >= deadline || cv_.wait_until(lk, deadline) == std::cv_status::timeout) &&
+        full(l) && !can_send(l))
       return make_error(errc::timeout,
                         "partition " + lane_name(l.topic, l.partition) +
                             " acknowledged nothing for " +
@@ -221,7 +222,9 @@ caf::error producer_core::publish_async(const event& ev, completion done) {
   w->remaining = 1;
   w->done = std::move(done);
   lock_t lk{mtx_};
-  if (auto err = enqueue(lk, ev, w, 0, clock::now() + opts_.send_timeout)) return err;
+  // Never blocks: the caller is an actor, and the acknowledgements that would free a slot may
+  // need its scheduler thread. A full lane answers errc::timeout at once; try again later.
+  if (auto err = enqueue(lk, ev, w, 0, clock::now())) return err;
   ship_open(true);
   return caf::none;
 }

@@ -104,8 +104,10 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   /// runs on the producer actor's thread and must not block (send a message, set a flag).
   using completion = std::function<void(caf::expected<std::vector<publish_ack>>)>;
 
-  /// Publishes without blocking on the acknowledgement (for callers that are actors):
-  /// `done` is called when the broker acknowledged or refused. The batch ships at once.
+  /// Publishes without blocking (for callers that are actors): `done` is called when the
+  /// broker acknowledged or refused. The batch ships at once. When the partition's lane is
+  /// full (max_inflight_batches unacknowledged and a full open batch) it returns
+  /// errc::timeout at once instead of waiting: the caller tries again later.
   [[nodiscard]] caf::error publish_async(const event& ev, completion done);
 
   /// Looks `topic` up now (one registry round trip), so that publishing to it later never
