@@ -35,6 +35,15 @@ event_view decode(const record_ref& r, const topic_partition& tp) {
 /// Commits the lowest unfinished offset and returns the credit of finished events.
 void progress(self_ptr self, const topic_partition& tp, owned_t& o) {
   auto& args = self->state.args;
+  // Idempotent groups with a data directory: the ids of what was applied go to disk before
+  // the commit that covers them (one write per commit, not per event), also when the
+  // commit point stays behind a retrying event.
+  if (o.ids && args.processed)
+    if (auto err = args.processed->save(tp, *o.ids))
+      logger()->error(
+          "group={} member={} topic={} partition={} event=processed_ids_not_saved "
+          "error=\"{}\" effect=\"a redelivery after a restart may apply these events again\"",
+          args.group, args.member, tp.topic, tp.partition.value, describe(err));
   if (o.delivered_next.value >= 0) {
     auto cp = o.retry->commit_point(o.delivered_next);
     if (cp > o.committed) {

@@ -1,6 +1,8 @@
 #include "actors/processed_ids.hpp"
 
 #include <bit>
+#include <climits>
+#include <cstdint>
 
 namespace herald {
 
@@ -36,6 +38,7 @@ void processed_ids::insert(const event_id& id) {
   ring_[head_] = id;
   head_ = (head_ + 1) % ring_.size();
   ++size_;
+  if (unsaved_ < ring_.size()) ++unsaved_;
   size_t i = slot_of(id);
   while (!table_[i].empty()) i = (i + 1) & mask_;
   table_[i] = id;
@@ -70,11 +73,37 @@ std::vector<event_id> processed_ids::snapshot() const {
   return out;
 }
 
+std::vector<event_id> processed_ids::unsaved_ids() const {
+  auto n = unsaved();
+  std::vector<event_id> out;
+  out.reserve(n);
+  size_t start = (head_ + ring_.size() - n) % ring_.size();
+  for (size_t k = 0; k < n; ++k) out.push_back(ring_[(start + k) % ring_.size()]);
+  return out;
+}
+
 std::shared_ptr<processed_ids> group_ids::of(const topic_partition& tp) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& p = sets_[tp];
-  if (!p) p = std::make_shared<processed_ids>(capacity_);
+  if (!p) {
+    p = std::make_shared<processed_ids>(capacity_);
+    if (store_) {
+      // What the group applied on this partition before the runtime (re)started.
+      for (auto& id : store_->processed(group_, tp.topic, tp.partition)) p->insert(id);
+      p->mark_saved();
+    }
+  }
   return p;
+}
+
+caf::error group_ids::save(const topic_partition& tp, processed_ids& set) {
+  if (!store_ || set.unsaved() == 0) return caf::none;
+  auto window = static_cast<uint32_t>(std::min<size_t>(set.capacity(), UINT32_MAX));
+  // On failure the ids stay unsaved: the next commit tries again.
+  if (auto err = store_->save_processed(group_, tp.topic, tp.partition, set.unsaved_ids(), window))
+    return err;
+  set.mark_saved();
+  return caf::none;
 }
 
 }  // namespace herald

@@ -1,5 +1,8 @@
 // The processed-event-id store of idempotent consumers: which event ids a group has applied on
 // one partition. Bounded: it remembers the last `capacity` ids and forgets the oldest first.
+// With a data directory, group_ids saves the ids to the offset store when the member commits
+// (not per event) and seeds each set from it, so a runtime restarted on the directory does
+// not apply again what it applied before (docs/STORAGE.md, "Processed ids").
 //
 // An open-addressing table (linear probing, backward-shift deletion) plus a ring of ids in
 // insertion order: contains() and insert() cost a hash and a few probes and never allocate
@@ -7,14 +10,17 @@
 // thread-safe; group_ids hands the sets out.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "actors/assignor.hpp"
 #include "messages/event_id.hpp"
+#include "storage/offset_store.hpp"
 
 namespace herald {
 
@@ -29,6 +35,11 @@ class processed_ids {
   size_t capacity() const { return ring_.size(); }
   /// The ids in insertion order, oldest first (for persisting them).
   std::vector<event_id> snapshot() const;
+  /// How many ids were inserted since the last mark_saved() and are still held (at most
+  /// size()), and which, oldest first.
+  size_t unsaved() const { return std::min(unsaved_, size_); }
+  std::vector<event_id> unsaved_ids() const;
+  void mark_saved() { unsaved_ = 0; }
 
  private:
   size_t slot_of(const event_id& id) const;
@@ -39,18 +50,30 @@ class processed_ids {
   std::vector<event_id> ring_;
   size_t head_ = 0;  // next ring position to write
   size_t size_ = 0;
+  size_t unsaved_ = 0;  // inserted since the last mark_saved()
 };
 
 /// One group's processed-id sets, one per partition. Outlives the members (a restarted or new
-/// owner of a partition gets the same set), so an event applied before a crash is not applied
-/// again after it.
+/// owner of a partition gets the same set), so an event applied before a member crash is not
+/// applied again after it. With a `store` (the runtime has a data directory) the sets also
+/// outlive the process: of() seeds a set from the ids saved for the group and partition, and
+/// save() writes what the owner applied since its last save.
 class group_ids {
  public:
-  explicit group_ids(size_t capacity_per_partition) : capacity_(capacity_per_partition) {}
+  explicit group_ids(size_t capacity_per_partition, std::string group = {},
+                     std::shared_ptr<offset_store> store = nullptr)
+      : capacity_(capacity_per_partition), group_(std::move(group)), store_(std::move(store)) {}
   std::shared_ptr<processed_ids> of(const topic_partition& tp);
+  /// Writes the ids `set` got since its last save (called by the partition's owner before it
+  /// commits, so the ids are in the file before the offset that covers their events).
+  /// No-op without a store or without new ids.
+  [[nodiscard]] caf::error save(const topic_partition& tp, processed_ids& set);
+  bool durable() const { return store_ != nullptr; }
 
  private:
   size_t capacity_;
+  std::string group_;
+  std::shared_ptr<offset_store> store_;
   std::mutex mtx_;
   std::map<topic_partition, std::shared_ptr<processed_ids>> sets_;
 };

@@ -63,7 +63,10 @@ struct subscribe_options {
   /// Attempts per event, backoff between them, and per-key or strict partition order.
   retry_options retry;
   /// Skip events whose id the group already applied (redelivery after a crash, a producer
-  /// retry, a redrive). The group remembers the last idempotence_window ids per partition.
+  /// retry, a redrive). The group remembers the last idempotence_window ids per partition;
+  /// with a data_dir it saves them beside its committed offsets at each commit, so they
+  /// survive a restart too (an event applied after the last commit before a crash may still
+  /// be applied again: docs/STORAGE.md, "Processed ids").
   bool idempotent = false;
   size_t idempotence_window = 100000;
   /// How often the member may be restarted (after a crash or with restart_member) before the

@@ -294,7 +294,10 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
   if (opts.idempotent) {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     auto& ids = impl_->idempotence[group];
-    if (!ids) ids = std::make_shared<group_ids>(std::max<size_t>(1, opts.idempotence_window));
+    // With a data directory the ids are saved beside the group's committed offsets.
+    if (!ids)
+      ids = std::make_shared<group_ids>(std::max<size_t>(1, opts.idempotence_window), group,
+                                        impl_->cfg.broker.coordinator.offsets);
     args.processed = ids;
   }
   if (opts.on_failure == failure_policy::retry_then_dead_letter) {

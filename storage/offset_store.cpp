@@ -1,5 +1,6 @@
 #include "storage/offset_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/logging.hpp"
@@ -29,8 +30,14 @@ constexpr size_t o_topic_len = 12;
 constexpr size_t o_partition = 16;
 constexpr size_t o_offset = 20;
 constexpr size_t o_fixed = 28;
+// Type processed_ids: bytes 20..27 hold the window and the id count instead of the offset,
+// and count ids of 16 bytes (u64 hi, u64 lo) follow the group and topic names.
+constexpr size_t o_window = 20;
+constexpr size_t o_count = 24;
+constexpr size_t id_size = 16;
 constexpr uint8_t type_commit = 1;
 constexpr uint8_t type_forget_topic = 2;
+constexpr uint8_t type_processed_ids = 3;
 
 std::string encode(uint8_t type, const std::string& group, const std::string& topic,
                    int32_t partition, int64_t next) {
@@ -50,6 +57,31 @@ std::string encode(uint8_t type, const std::string& group, const std::string& to
 
 size_t record_size(const std::string& group, const std::string& topic) {
   return o_fixed + group.size() + topic.size();
+}
+
+/// A processed_ids record with ids [first, end) of `ids`.
+template <class Ids>
+std::string encode_ids(const std::string& group, const std::string& topic, int32_t partition,
+                       uint32_t window, const Ids& ids, size_t first) {
+  auto count = ids.size() - first;
+  std::string r(o_fixed + group.size() + topic.size() + count * id_size, '\0');
+  char* p = r.data();
+  store<uint32_t>(p + o_length, static_cast<uint32_t>(r.size() - 4));
+  store<uint8_t>(p + o_type, type_processed_ids);
+  store<uint16_t>(p + o_group_len, static_cast<uint16_t>(group.size()));
+  store<uint16_t>(p + o_topic_len, static_cast<uint16_t>(topic.size()));
+  store<int32_t>(p + o_partition, partition);
+  store<uint32_t>(p + o_window, window);
+  store<uint32_t>(p + o_count, static_cast<uint32_t>(count));
+  std::memcpy(p + o_fixed, group.data(), group.size());
+  std::memcpy(p + o_fixed + group.size(), topic.data(), topic.size());
+  char* at = p + o_fixed + group.size() + topic.size();
+  for (size_t i = first; i < ids.size(); ++i, at += id_size) {
+    store<uint64_t>(at, ids[i].hi);
+    store<uint64_t>(at + 8, ids[i].lo);
+  }
+  store<uint32_t>(p + o_crc, crc32c(p + o_type, r.size() - o_type));
+  return r;
 }
 
 }  // namespace
@@ -123,20 +155,37 @@ caf::error offset_store::load() {
     }
     auto glen = format::load<uint16_t>(p + pos + o_group_len);
     auto tlen = format::load<uint16_t>(p + pos + o_topic_len);
-    if (o_fixed + glen + tlen != 4ull + len) {
+    auto type = format::load<uint8_t>(p + pos + o_type);
+    uint64_t ids = type == type_processed_ids ? format::load<uint32_t>(p + pos + o_count) : 0;
+    if (o_fixed + glen + tlen + ids * id_size != 4ull + len) {
       why = "field lengths";
       break;
     }
     std::string group{p + pos + o_fixed, glen};
     std::string topic{p + pos + o_fixed + glen, tlen};
-    auto type = format::load<uint8_t>(p + pos + o_type);
-    if (type == type_commit) {
+    if (type > type_processed_ids) {
+      // A record whose CRC checks out but whose type this build does not know: written by a
+      // newer Herald (which would also have raised the header version). Never cut it.
+      return make_error(errc::storage_failure,
+                        "record type " + std::to_string(type) + " at byte " + std::to_string(pos) +
+                            " is unknown to this Herald: upgrade Herald to read it; nothing "
+                            "was changed");
+    }
+    if (type == type_processed_ids) {
+      auto& w = processed_[{group, topic, format::load<int32_t>(p + pos + o_partition)}];
+      w.window = std::max<uint32_t>(1, format::load<uint32_t>(p + pos + o_window));
+      const char* at = p + pos + o_fixed + glen + tlen;
+      for (uint64_t i = 0; i < ids; ++i, at += id_size)
+        w.ids.push_back({format::load<uint64_t>(at), format::load<uint64_t>(at + 8)});
+      while (w.ids.size() > w.window) w.ids.pop_front();
+    } else if (type == type_commit) {
       offsets_[{group, topic, format::load<int32_t>(p + pos + o_partition)}] =
           format::load<int64_t>(p + pos + o_offset);
     } else if (type == type_forget_topic) {
       std::erase_if(offsets_, [&](auto& kv) { return std::get<1>(kv.first) == topic; });
+      std::erase_if(processed_, [&](auto& kv) { return std::get<1>(kv.first) == topic; });
     } else {
-      why = "unknown record type " + std::to_string(type);
+      why = "record type 0";
       break;
     }
     pos += 4 + len;
@@ -151,6 +200,8 @@ caf::error offset_store::load() {
   }
   size_ = static_cast<int64_t>(pos);
   for (auto& [k, v] : offsets_) live_bytes_ += record_size(std::get<0>(k), std::get<1>(k));
+  for (auto& [k, w] : processed_)
+    live_bytes_ += record_size(std::get<0>(k), std::get<1>(k)) + w.ids.size() * id_size;
   return caf::none;
 }
 
@@ -203,6 +254,44 @@ caf::error offset_store::commit(const std::string& group, const std::string& top
   return caf::none;
 }
 
+void offset_store::remember_locked(id_window& w, const std::vector<event_id>& ids, size_t first) {
+  live_bytes_ -= static_cast<int64_t>(w.ids.size() * id_size);
+  w.ids.insert(w.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
+  while (w.ids.size() > w.window) w.ids.pop_front();
+  live_bytes_ += static_cast<int64_t>(w.ids.size() * id_size);
+}
+
+caf::error offset_store::save_processed(const std::string& group, const std::string& topic,
+                                        partition_id partition, const std::vector<event_id>& ids,
+                                        uint32_t window) {
+  if (group.size() > 65535 || topic.size() > 65535)
+    return make_error(errc::invalid_argument, "group or topic name too long to store");
+  if (ids.empty()) return caf::none;
+  window = std::max<uint32_t>(1, window);
+  // Ids older than the window would be forgotten at once: do not write them.
+  size_t first = ids.size() > window ? ids.size() - window : 0;
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto err = append_locked(encode_ids(group, topic, partition.value, window, ids, first)))
+    return err;
+  auto k = key{group, topic, partition.value};
+  auto it = processed_.find(k);
+  if (it == processed_.end()) {
+    it = processed_.emplace(k, id_window{}).first;
+    live_bytes_ += static_cast<int64_t>(record_size(group, topic));
+  }
+  it->second.window = window;
+  remember_locked(it->second, ids, first);
+  return caf::none;
+}
+
+std::vector<event_id> offset_store::processed(const std::string& group, const std::string& topic,
+                                              partition_id partition) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto it = processed_.find(key{group, topic, partition.value});
+  if (it == processed_.end()) return {};
+  return {it->second.ids.begin(), it->second.ids.end()};
+}
+
 std::vector<committed_offset> offset_store::committed(const std::string& group) const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<committed_offset> out;
@@ -217,11 +306,18 @@ caf::error offset_store::forget_topic(const std::string& topic) {
   std::lock_guard<std::mutex> guard{mtx_};
   bool any = false;
   for (auto& [k, v] : offsets_) any = any || std::get<1>(k) == topic;
+  for (auto& [k, w] : processed_) any = any || std::get<1>(k) == topic;
   if (!any) return caf::none;
   if (auto err = append_locked(encode(type_forget_topic, "", topic, -1, -1))) return err;
   std::erase_if(offsets_, [&](auto& kv) {
     if (std::get<1>(kv.first) != topic) return false;
     live_bytes_ -= static_cast<int64_t>(record_size(std::get<0>(kv.first), topic));
+    return true;
+  });
+  std::erase_if(processed_, [&](auto& kv) {
+    if (std::get<1>(kv.first) != topic) return false;
+    live_bytes_ -= static_cast<int64_t>(record_size(std::get<0>(kv.first), topic) +
+                                        kv.second.ids.size() * id_size);
     return true;
   });
   return caf::none;
@@ -268,6 +364,9 @@ caf::error offset_store::compact_locked() {
   fh.encode(bytes.data());
   for (auto& [k, v] : offsets_)
     bytes += encode(type_commit, std::get<0>(k), std::get<1>(k), std::get<2>(k), v);
+  for (auto& [k, w] : processed_)
+    if (!w.ids.empty())
+      bytes += encode_ids(std::get<0>(k), std::get<1>(k), std::get<2>(k), w.window, w.ids, 0);
   auto tmp = path_ + ".tmp";
   auto f = file::open(tmp, file::mode::create);
   if (!f) return std::move(f.error());

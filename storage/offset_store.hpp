@@ -1,7 +1,8 @@
 // Committed consumer-group offsets on disk: <data>/@groups/offsets.log, an append-only file
 // of (group, topic, partition, offset) records with a CRC each, so that a runtime restarted on
-// the same data directory resumes every group where it committed. docs/STORAGE.md documents
-// the bytes.
+// the same data directory resumes every group where it committed. The same file keeps the
+// event ids that idempotent groups applied (the last `window` per group and partition), so
+// that a redelivery after a restart is not applied again. docs/STORAGE.md documents the bytes.
 //
 // Lifecycle: open() replays the file (the last record per key wins, a torn tail is cut) and
 // the disk_storage_factory owns the store; group coordinators hold it by shared_ptr.
@@ -10,10 +11,13 @@
 // latest commits: those events are delivered again, never skipped). The file is compacted by
 // rewriting the live entries to a new file, fsync, rename, when it holds mostly stale ones.
 //
-// Thread-safe (one mutex); commit() costs one write() of ~40 bytes + the group/topic names.
+// Thread-safe (one mutex); commit() costs one write() of ~40 bytes + the group/topic names,
+// save_processed() one write() of the same + 16 bytes per id. Memory: the live offsets, plus
+// at most `window` ids (16 bytes each) per group and partition that saved any.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +28,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "messages/event_id.hpp"
 #include "messages/ids.hpp"
 #include "storage/file.hpp"
 #include "storage/sync_scheduler.hpp"
@@ -50,7 +55,16 @@ class offset_store final : public disk::sync_target,
                                   partition_id partition, offset next);
   /// Every committed offset of `group`.
   std::vector<committed_offset> committed(const std::string& group) const;
-  /// Forgets every group's offsets of a deleted topic.
+  /// Records that `group` applied `ids` (oldest first) on `topic`/`partition`; the store
+  /// keeps the last `window` ids of each (group, topic, partition). Written at once, like a
+  /// commit: save them before the commit that covers their events.
+  [[nodiscard]] caf::error save_processed(const std::string& group, const std::string& topic,
+                                          partition_id partition, const std::vector<event_id>& ids,
+                                          uint32_t window);
+  /// The ids saved for `group` on `topic`/`partition`, oldest first (at most the window).
+  std::vector<event_id> processed(const std::string& group, const std::string& topic,
+                                  partition_id partition) const;
+  /// Forgets every group's offsets (and processed ids) of a deleted topic.
   [[nodiscard]] caf::error forget_topic(const std::string& topic);
 
   /// fdatasyncs what was committed so far.
@@ -86,7 +100,15 @@ class offset_store final : public disk::sync_target,
   bool dirty_ = false;
   bool armed_ = false;
   bool closed_ = false;
+  struct id_window {
+    uint32_t window = 0;
+    std::deque<event_id> ids;  // oldest first, at most `window`
+  };
+  /// Appends `ids` to `w` and drops the oldest beyond the window; keeps live_bytes_.
+  void remember_locked(id_window& w, const std::vector<event_id>& ids, size_t first);
+
   std::map<key, int64_t> offsets_;
+  std::map<key, id_window> processed_;
 };
 
 }  // namespace herald

@@ -118,8 +118,11 @@ caf::error segment_log::recover() {
     segments_.emplace(seg.base(), std::move(*s));
   }
   // What recovery found may so far be only in the page cache (the process died, the machine
-  // did not): make it durable before anyone is told it is.
-  if (auto err = active().log()->datasync()) return err;
+  // did not): make it durable before anyone is told it is. That includes closed segments: a
+  // roll requests their sync, but the process may have died before it ran. (fdatasync of a
+  // file without dirty pages costs next to nothing.)
+  for (auto& [base, seg] : segments_)
+    if (auto err = seg->log()->datasync()) return err;
   if (auto err = sync_dir(dir)) return err;
   for (auto& [base, seg] : segments_) {
     events_ += seg->records();

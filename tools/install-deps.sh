@@ -12,6 +12,11 @@ packages=(
   libbenchmark-dev       # micro-benchmarks in bench/
   catch2                 # unit and integration tests
 )
+# Optional: clang and its libFuzzer runtime (Debian ships libFuzzer in libclang-rt-14-dev,
+# which clang does not pull in by itself), for `make fuzz`.
+if [[ "${HERALD_FUZZ:-0}" == "1" ]]; then
+  packages+=(clang libclang-rt-dev)
+fi
 # Extra packages a target may ask for, e.g. HERALD_EXTRA_PACKAGES="clang".
 if [[ -n "${HERALD_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"${HERALD_EXTRA_PACKAGES}"

@@ -5,8 +5,11 @@
 #include <set>
 
 #include "actors/processed_ids.hpp"
+#include "storage/offset_store.hpp"
+#include "tests/support/disk.hpp"
 
 using namespace herald;
+using herald::test::temp_dir;
 
 TEST_CASE("processed ids remember the last capacity ids and forget the oldest", "[idempotence]") {
   processed_ids ids{3};
@@ -53,4 +56,61 @@ TEST_CASE("a group's processed ids outlive the member that filled them", "[idemp
   g.of({"orders", partition_id{1}})->insert(id);
   CHECK(g.of({"orders", partition_id{1}})->contains(id));
   CHECK_FALSE(g.of({"orders", partition_id{2}})->contains(id));
+}
+
+TEST_CASE("unsaved ids are the ones inserted since the last save, at most the capacity",
+          "[idempotence]") {
+  processed_ids ids{4};
+  event_id_generator gen;
+  std::vector<event_id> all;
+  for (int i = 0; i < 3; ++i) all.push_back(gen.next());
+  for (auto& id : all) ids.insert(id);
+  ids.insert(all[1]);  // present: not new
+  CHECK(ids.unsaved() == 3);
+  CHECK(ids.unsaved_ids() == all);
+  ids.mark_saved();
+  CHECK(ids.unsaved() == 0);
+  CHECK(ids.unsaved_ids().empty());
+  // More new ids than the capacity: only the ones still held are unsaved.
+  std::vector<event_id> more;
+  for (int i = 0; i < 6; ++i) more.push_back(gen.next());
+  for (auto& id : more) ids.insert(id);
+  CHECK(ids.unsaved() == 4);
+  CHECK(ids.unsaved_ids() == std::vector<event_id>(more.begin() + 2, more.end()));
+}
+
+TEST_CASE("a group's processed ids are saved in one write per save and seed a new group_ids",
+          "[idempotence]") {
+  temp_dir dir;
+  auto store = offset_store::open(dir.path());
+  REQUIRE(store);
+  topic_partition tp{"orders", partition_id{1}};
+  event_id_generator gen;
+  std::vector<event_id> applied;
+  {
+    group_ids g{100, "billing", *store};
+    REQUIRE(g.durable());
+    auto set = g.of(tp);
+    for (int i = 0; i < 150; ++i) {
+      applied.push_back(gen.next());
+      set->insert(applied.back());
+    }
+    auto before = (*store)->file_bytes();
+    REQUIRE_FALSE(g.save(tp, *set));
+    // One record: 28 bytes, the names, 16 bytes per id still in the window.
+    CHECK((*store)->file_bytes() - before == 28 + 7 + 6 + 100 * 16);
+    before = (*store)->file_bytes();
+    REQUIRE_FALSE(g.save(tp, *set));  // nothing new: nothing written
+    CHECK((*store)->file_bytes() == before);
+  }
+  // A new group_ids on the same store (a restarted runtime) knows the last 100, not more.
+  group_ids g{100, "billing", *store};
+  auto set = g.of(tp);
+  CHECK(set->size() == 100);
+  CHECK(set->snapshot() == std::vector<event_id>(applied.begin() + 50, applied.end()));
+  CHECK_FALSE(set->contains(applied[49]));
+  CHECK(set->unsaved() == 0);
+  // Another group or partition starts empty.
+  CHECK(group_ids{100, "audit", *store}.of(tp)->size() == 0);
+  CHECK(g.of({"orders", partition_id{0}})->size() == 0);
 }

@@ -136,3 +136,106 @@ TEST_CASE("an offset store from a newer Herald is refused and left as it is", "[
   CHECK_THAT(describe(s.error()), Catch::Contains("newer") && Catch::Contains("upgrade"));
   CHECK(read_file(path) == bytes);
 }
+
+namespace {
+
+std::vector<event_id> fresh_ids(event_id_generator& gen, int n) {
+  std::vector<event_id> out;
+  for (int i = 0; i < n; ++i) out.push_back(gen.next());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("processed ids survive a reopen, per group and partition, the last window of them",
+          "[offset_store][idempotence]") {
+  temp_dir dir;
+  event_id_generator gen;
+  auto a = fresh_ids(gen, 30), b = fresh_ids(gen, 30), c = fresh_ids(gen, 5);
+  {
+    auto s = open_store(dir.path());
+    REQUIRE_FALSE(s->save_processed("g", "orders", partition_id{0}, a, 50));
+    REQUIRE_FALSE(s->save_processed("g", "orders", partition_id{0}, b, 50));
+    REQUIRE_FALSE(s->save_processed("g", "orders", partition_id{1}, c, 50));
+    REQUIRE_FALSE(s->save_processed("h", "orders", partition_id{0}, c, 2));
+    REQUIRE_FALSE(s->commit("g", "orders", partition_id{0}, offset{60}));
+    // In memory already: the last 50 of a + b.
+    std::vector<event_id> want(a.begin() + 10, a.end());
+    want.insert(want.end(), b.begin(), b.end());
+    CHECK(s->processed("g", "orders", partition_id{0}) == want);
+  }
+  auto s = open_store(dir.path());
+  std::vector<event_id> want(a.begin() + 10, a.end());
+  want.insert(want.end(), b.begin(), b.end());
+  CHECK(s->processed("g", "orders", partition_id{0}) == want);
+  CHECK(s->processed("g", "orders", partition_id{1}) == c);
+  CHECK(s->processed("h", "orders", partition_id{0}) ==
+        std::vector<event_id>(c.begin() + 3, c.end()));
+  CHECK(s->processed("g", "payments", partition_id{0}).empty());
+  CHECK(committed(*s, "g", "orders", 0) == offset{60});
+}
+
+TEST_CASE("processed ids are forgotten with their topic and kept by compaction",
+          "[offset_store][idempotence]") {
+  temp_dir dir;
+  event_id_generator gen;
+  auto keep = fresh_ids(gen, 20);
+  {
+    auto s = open_store(dir.path());
+    for (int i = 0; i < 50; ++i)
+      REQUIRE_FALSE(s->save_processed("g", "orders", partition_id{0}, fresh_ids(gen, 20), 20));
+    REQUIRE_FALSE(s->save_processed("g", "orders", partition_id{0}, keep, 20));
+    REQUIRE_FALSE(s->save_processed("g", "gone", partition_id{0}, fresh_ids(gen, 5), 20));
+    REQUIRE_FALSE(s->forget_topic("gone"));
+    auto before = s->file_bytes();
+    REQUIRE_FALSE(s->compact());
+    // What is left: the header, one record of 20 ids (28 + 1 + 6 + 320 bytes).
+    CHECK(s->file_bytes() == 64 + 28 + 1 + 6 + 20 * 16);
+    CHECK(s->file_bytes() < before);
+  }
+  auto s = open_store(dir.path());
+  CHECK(s->processed("g", "orders", partition_id{0}) == keep);
+  CHECK(s->processed("g", "gone", partition_id{0}).empty());
+}
+
+TEST_CASE("a torn processed-ids record is cut; the records before it stay",
+          "[offset_store][idempotence]") {
+  temp_dir dir;
+  event_id_generator gen;
+  auto first = fresh_ids(gen, 10), second = fresh_ids(gen, 10);
+  std::string path;
+  int64_t after_first = 0;
+  {
+    auto s = open_store(dir.path());
+    path = s->path();
+    REQUIRE_FALSE(s->save_processed("g", "t", partition_id{0}, first, 100));
+    after_first = s->file_bytes();
+    REQUIRE_FALSE(s->save_processed("g", "t", partition_id{0}, second, 100));
+  }
+  truncate_file(path, file_size(path) - 7);
+  auto s = open_store(dir.path());
+  CHECK(s->processed("g", "t", partition_id{0}) == first);
+  CHECK(file_size(path) == after_first);
+}
+
+TEST_CASE("a record of a type this Herald does not know is refused, not cut", "[offset_store]") {
+  temp_dir dir;
+  std::string path;
+  {
+    auto s = open_store(dir.path());
+    path = s->path();
+    REQUIRE_FALSE(s->commit("g", "t", partition_id{0}, offset{1}));
+    REQUIRE_FALSE(s->commit("g", "t", partition_id{0}, offset{2}));
+  }
+  auto bytes = read_file(path);
+  auto second = static_cast<size_t>(64 + 4 + format::load<uint32_t>(bytes.data() + 64));
+  bytes[second + 8] = 9;  // the type of the second record, with its CRC made to match
+  auto len = format::load<uint32_t>(bytes.data() + second);
+  format::store<uint32_t>(bytes.data() + second + 4, crc32c(bytes.data() + second + 8, len - 4));
+  write_file(path, bytes);
+  auto s = offset_store::open(dir.path());
+  REQUIRE_FALSE(s);
+  CHECK_THAT(describe(s.error()), Catch::Contains(path) && Catch::Contains("record type 9") &&
+                                      Catch::Contains("upgrade Herald"));
+  CHECK(read_file(path) == bytes);
+}
