@@ -3,8 +3,12 @@
 // sees every order. Then the notification service stops, orders keep coming, and it starts
 // again in the same group: it resumes from its committed offsets and misses nothing. The demo
 // checks that itself and exits non-zero if any service missed an order.
+#include <stdlib.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <utility>
@@ -72,9 +76,33 @@ std::pair<std::string, int> fraud_summary(caf::actor_system& sys, const caf::act
   return out;
 }
 
+/// The demo's data directory: $HERALD_DATA_DIR, or a fresh one under /tmp that is removed at
+/// the end (so that every run starts from empty topics).
+struct demo_dir {
+  std::string path;
+  bool owned = false;
+  demo_dir() {
+    if (auto* env = std::getenv("HERALD_DATA_DIR")) {
+      path = env;
+      return;
+    }
+    char tmpl[] = "/tmp/herald-demo-XXXXXX";
+    if (::mkdtemp(tmpl)) {
+      path = tmpl;
+      owned = true;
+    }
+  }
+  ~demo_dir() {
+    std::error_code ec;
+    if (owned) std::filesystem::remove_all(path, ec);
+  }
+};
+
 int run() {
+  demo_dir dir;
   herald::runtime_config cfg;
-  cfg.log_level = "warn";  // Herald logs to stderr; the story goes to stdout
+  cfg.log_level = "warn";   // Herald logs to stderr; the story goes to stdout
+  cfg.data_dir = dir.path;  // the durable on-disk log (docs/STORAGE.md); empty: in memory
   herald::runtime rt{cfg};
   if (auto t = rt.create_topic("orders", {.partitions = 4}); !t)
     return fail("create_topic", t.error());
