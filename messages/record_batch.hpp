@@ -189,10 +189,10 @@ class batch_builder {
 /// broker-assigned base offset and append time beside the immutable bytes.
 struct batch_slice {
   record_batch_ptr batch;
-  offset base;          ///< offset of the batch's first record
+  offset base;  ///< offset of the batch's first record
   timestamp append_time;
   uint32_t begin_pos = format::batch_header_size;  ///< byte position of the first record
-  uint32_t count = 0;                                ///< records in this slice
+  uint32_t count = 0;                              ///< records in this slice
 
   /// The offset of the slice's first record.
   offset first_offset() const;
@@ -242,8 +242,8 @@ typename Inspector::result_type inspect(Inspector& f, batch_slice& x) {
       return caf::none;
     }
     if (n > format::max_batch_bytes)
-      return make_error(errc::corrupt_batch, "batch of " + std::to_string(n) +
-                                                 " bytes exceeds the format's limit");
+      return make_error(errc::corrupt_batch,
+                        "batch of " + std::to_string(n) + " bytes exceeds the format's limit");
     std::string tmp(n, '\0');
     if (auto err = f.apply_raw(n, tmp.data())) return err;
     auto parsed = record_batch::parse(tmp.data(), tmp.size());

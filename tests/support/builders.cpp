@@ -1,7 +1,7 @@
 #include "tests/support/builders.hpp"
 
-#include <cstdlib>
 #include <charconv>
+#include <cstdlib>
 
 namespace herald::test {
 
@@ -33,8 +33,8 @@ int64_t seq_of(const event_view& e) {
 }
 
 void recorder::add(const std::string& member, const event_view& e) {
-  item it{member, std::string{e.key()}, seq_of(e), e.partition(), e.offset(),
-          std::string{e.id_text()}};
+  item it{member,        std::string{e.key()}, seq_of(e),
+          e.partition(), e.offset(),           std::string{e.id_text()}};
   std::lock_guard<std::mutex> guard{mtx_};
   items_.push_back(std::move(it));
 }
