@@ -41,6 +41,12 @@ class ledger {
     std::lock_guard<std::mutex> g{mtx_};
     ++applied_[std::string{e.id_text()}];
     order_[std::string{e.key()}].push_back(test::seq_of(e));
+    keys_.emplace_back(e.key());
+  }
+  /// The key of every applied event, in the order applied.
+  std::vector<std::string> keys() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return keys_;
   }
   size_t distinct() const {
     std::lock_guard<std::mutex> g{mtx_};
@@ -67,6 +73,7 @@ class ledger {
   mutable std::mutex mtx_;
   std::map<std::string, int> applied_;
   std::map<std::string, std::vector<int64_t>> order_;
+  std::vector<std::string> keys_;
 };
 
 const supervision_node* find_node(const supervision_node& n, const std::string& prefix) {
@@ -143,6 +150,9 @@ TEST_CASE("strict partition order holds every later event back behind a failing 
   // Strict order: the first applied event is A's, after its retries, then every B.
   auto items_a = led.order("A");
   REQUIRE(items_a == std::vector<int64_t>{0});
+  auto keys = led.keys();
+  REQUIRE(keys.size() == 51);
+  CHECK(keys.front() == "A");
   CHECK(led.order("B").size() == 50);
   CHECK(led.max_count() == 1);
 }
