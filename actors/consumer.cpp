@@ -113,11 +113,13 @@ bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, rec
       }
       auto text = describe(err);
       auto verdict = o.retry->failed(v.offset(), key, ref, text, clock::now());
-      logger()->warn(
-          "group={} member={} topic={} partition={} offset={} event_id={} "
-          "event=handler_failed attempt={} action={} error=\"{}\"",
-          args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
-          attempt, verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
+      // The id's text is built only for a line that is written (failures can be frequent).
+      if (logger()->should_log(spdlog::level::warn))
+        logger()->warn(
+            "group={} member={} topic={} partition={} offset={} event_id={} "
+            "event=handler_failed attempt={} action={} error=\"{}\"",
+            args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
+            attempt, verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
       if (verdict == retry_stm::outcome::retry_later) {
         probe.retries.fetch_add(1, std::memory_order_relaxed);
         arm_timer(self);
@@ -247,6 +249,15 @@ void on_delivery(self_ptr self, delivery& d) {
               fail_actor_handler(self, tp, first, std::move(err));
             });
     return;
+  }
+  if (o.ids) {
+    // Idempotent members probe the processed-id table twice per event at random (lookup,
+    // eviction): start every line of the delivery loading now so the misses overlap.
+    size_t n = 0;
+    for (auto& s : d.slices)
+      for (batch_cursor cur{s, d.topic, d.partition}; !cur.done(); cur.skip(), ++n)
+        o.ids->prefetch(cur.peek_id());
+    o.ids->prefetch_evictions(n);
   }
   event_view v;
   for (auto& s : d.slices) {

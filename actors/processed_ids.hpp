@@ -5,9 +5,13 @@
 // not apply again what it applied before (docs/STORAGE.md, "Processed ids").
 //
 // An open-addressing table (linear probing, backward-shift deletion) plus a ring of ids in
-// insertion order: contains() and insert() cost a hash and a few probes and never allocate
-// after construction. Owned by one member at a time (the partition's owner), so not
-// thread-safe; group_ids hands the sets out.
+// insertion order. A table slot is 8 bytes: a fingerprint of the id (the high bits of its
+// hash) and its ring index; the ring holds the id itself, read only when a fingerprint
+// matches, so a lookup costs one cache line of the table and never allocates. Compact on
+// purpose: a member probes it twice per event (lookup, eviction of the oldest) at random, and
+// a table that stays in the cache is what keeps idempotence cheap (see bench/RESULTS.md, W6).
+// Owned by one member at a time (the partition's owner), so not thread-safe; group_ids hands
+// the sets out.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "actors/assignor.hpp"
+#include "base/huge_array.hpp"
 #include "messages/event_id.hpp"
 #include "storage/offset_store.hpp"
 
@@ -26,9 +31,18 @@ namespace herald {
 
 class processed_ids {
  public:
+  /// The most ids one set remembers (the ring index must fit beside a fingerprint).
+  static constexpr size_t max_capacity = size_t{1} << 32;
+
+  /// Throws std::invalid_argument above max_capacity.
   explicit processed_ids(size_t capacity);
 
   bool contains(const event_id& id) const;
+  /// Starts loading the memory contains(id) and insert(id) will touch, and that of the next
+  /// `evictions` ids insert() will forget. A member calls it for a whole delivery before
+  /// running it, so the table's cache misses overlap instead of stalling each event in turn.
+  void prefetch(const event_id& id) const { __builtin_prefetch(&table_[home(fingerprint(id))], 1); }
+  void prefetch_evictions(size_t evictions) const;
   /// Adds `id` (no-op if present), forgetting the oldest id when full.
   void insert(const event_id& id);
   size_t size() const { return size_; }
@@ -42,11 +56,16 @@ class processed_ids {
   void mark_saved() { unsaved_ = 0; }
 
  private:
-  size_t slot_of(const event_id& id) const;
-  void erase(const event_id& id);
+  uint64_t fingerprint(const event_id& id) const;
+  size_t home(uint64_t fp) const;
+  size_t next_slot(size_t i) const { return i + 1 == table_.size() ? 0 : i + 1; }
+  /// Removes the entry of ring position `pos` (whose id has fingerprint `fp`).
+  void erase(uint64_t fp, size_t pos);
 
-  std::vector<event_id> table_;  // empty slots hold the all-zero id (never a real id)
-  size_t mask_;
+  // Slot = fingerprint << index_bits_ | ring index; 0 is an empty slot (fingerprints are never
+  // 0).
+  huge_array<uint64_t> table_;
+  unsigned index_bits_ = 0;
   std::vector<event_id> ring_;
   size_t head_ = 0;  // next ring position to write
   size_t size_ = 0;

@@ -9,10 +9,13 @@ const std::string& retry_stm::block_key(const std::string& key) const {
 }
 
 bool retry_stm::admit(offset off, const std::string& key, const record_ref& ref) {
-  unfinished_.insert(off);
+  // The common case, nothing failing: no lookup, no allocation. An event that runs at once
+  // finishes (or fails and is recorded by failed()) before the member asks for a commit point.
+  if (heads_.empty()) return true;
   auto& bk = block_key(key);
   auto q = queues_.find(bk);
   if (heads_.count(bk) || (q != queues_.end() && !q->second.empty())) {
+    unfinished_.insert(off);
     queues_[bk].push_back(waiting{off, key, ref});
     return false;
   }
@@ -20,6 +23,8 @@ bool retry_stm::admit(offset off, const std::string& key, const record_ref& ref)
 }
 
 std::optional<retry_stm::waiting> retry_stm::finish(offset off, const std::string& key) {
+  // Only failed and queued events are tracked; a queue never outlives its key's head.
+  if (heads_.empty()) return std::nullopt;
   unfinished_.erase(off);
   auto& bk = block_key(key);
   auto h = heads_.find(bk);
@@ -53,6 +58,7 @@ retry_stm::outcome retry_stm::failed(offset off, const std::string& key, const r
     // First failure of an event that ran freely.
     h = head_state{waiting{off, key, ref}, phase::running};
     h.w.first_failure = timestamp::now();
+    unfinished_.insert(off);
   }
   ++h.w.attempts;
   h.w.last_failure = timestamp::now();

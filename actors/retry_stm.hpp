@@ -98,7 +98,9 @@ class retry_stm {
 
   size_t parked() const;
   size_t queued() const;
-  /// Events delivered and not finished (they hold the partition's credit).
+  /// Events failed or queued behind a failure and not finished yet (they hold the partition's
+  /// credit). An event that runs at once is never counted: it finishes before the member
+  /// asks for the commit point.
   size_t unfinished() const { return unfinished_.size(); }
   int64_t retries() const { return retries_; }
   int64_t given_up() const { return given_up_; }
@@ -117,7 +119,7 @@ class retry_stm {
   std::mt19937_64 rng_;
   std::map<std::string, head_state> heads_;            // block key -> event blocking it
   std::map<std::string, std::deque<waiting>> queues_;  // block key -> events behind it
-  std::set<offset> unfinished_;
+  std::set<offset> unfinished_;                        // failed or queued events only
   int64_t retries_ = 0;
   int64_t given_up_ = 0;
   std::string whole_partition_;  // the block key of every event in strict mode

@@ -12,7 +12,9 @@ using namespace format;
 
 // -- record_batch -----------------------------------------------------------------------------
 
-record_batch::~record_batch() { std::free(data_); }
+record_batch::~record_batch() {
+  std::free(data_);
+}
 
 namespace {
 
@@ -43,9 +45,9 @@ caf::expected<uint32_t> record_batch::check(const char* p, size_t n) {
                    b_length);
   auto hdr_len = load<uint16_t>(p + b_header_length);
   if (hdr_len != batch_header_size)
-    return corrupt("header length " + std::to_string(hdr_len) + " is not " +
-                       std::to_string(batch_header_size),
-                   b_header_length);
+    return corrupt(
+        "header length " + std::to_string(hdr_len) + " is not " + std::to_string(batch_header_size),
+        b_header_length);
   auto stored_crc = load<uint32_t>(p + b_crc);
   auto actual_crc = crc32c(p + b_crc_start, len - b_crc_start);
   if (stored_crc != actual_crc) return corrupt("CRC32C mismatch", b_crc);
@@ -56,7 +58,8 @@ caf::expected<uint32_t> record_batch::check(const char* p, size_t n) {
   size_t pos = batch_header_size;
   int64_t prev_delta = -1;
   for (uint32_t i = 0; i < count; ++i) {
-    if (pos + record_prefix_size > len) return corrupt("record " + std::to_string(i) + " truncated", pos);
+    if (pos + record_prefix_size > len)
+      return corrupt("record " + std::to_string(i) + " truncated", pos);
     auto rlen = load<uint32_t>(p + pos + r_length);
     if (rlen + 4ull < record_prefix_size || pos + 4ull + rlen > len)
       return corrupt("record " + std::to_string(i) + " length out of range", pos);
@@ -65,11 +68,10 @@ caf::expected<uint32_t> record_batch::check(const char* p, size_t n) {
       return corrupt("record offsets not increasing", pos + r_offset_delta);
     prev_delta = delta;
     // Layout: prefix, five strings, headers, payload (docs/FORMAT.md).
-    size_t strings = size_t{load<uint16_t>(p + pos + r_type_len)} +
-                     load<uint16_t>(p + pos + r_key_len) +
-                     load<uint16_t>(p + pos + r_correlation_len) +
-                     load<uint16_t>(p + pos + r_causation_len) +
-                     load<uint16_t>(p + pos + r_traceparent_len);
+    size_t strings =
+        size_t{load<uint16_t>(p + pos + r_type_len)} + load<uint16_t>(p + pos + r_key_len) +
+        load<uint16_t>(p + pos + r_correlation_len) + load<uint16_t>(p + pos + r_causation_len) +
+        load<uint16_t>(p + pos + r_traceparent_len);
     size_t end = pos + 4 + rlen;
     size_t cur = pos + record_prefix_size + strings;
     auto hcount = load<uint16_t>(p + pos + r_header_count);
@@ -103,7 +105,9 @@ batch_builder::batch_builder(size_t reserve_bytes)
   reset();
 }
 
-batch_builder::~batch_builder() { std::free(buf_); }
+batch_builder::~batch_builder() {
+  std::free(buf_);
+}
 
 batch_builder::batch_builder(batch_builder&& other) noexcept
     : buf_(other.buf_),
@@ -235,16 +239,16 @@ caf::error batch_builder::add(const event& ev) {
   if (ev.traceparent_.size() > limits::max_string)
     return field_too_long("traceparent", ev.traceparent_.size());
   if (ev.headers_.size() > limits::max_headers)
-    return make_error(errc::invalid_event, "too many headers: " + std::to_string(ev.headers_.size()));
+    return make_error(errc::invalid_event,
+                      "too many headers: " + std::to_string(ev.headers_.size()));
   size_t header_bytes = 0;
   for (auto& h : ev.headers_) {
     if (h.key.size() > limits::max_string) return field_too_long("header key", h.key.size());
     if (h.value.size() > limits::max_string) return field_too_long("header value", h.value.size());
     header_bytes += 4 + h.key.size() + h.value.size();
   }
-  size_t len = record_prefix_size + ev.type_.size() + ev.key_.size() +
-               ev.correlation_id_.size() + ev.causation_id_.size() + ev.traceparent_.size() +
-               header_bytes + ev.payload_.size();
+  size_t len = record_prefix_size + ev.type_.size() + ev.key_.size() + ev.correlation_id_.size() +
+               ev.causation_id_.size() + ev.traceparent_.size() + header_bytes + ev.payload_.size();
   if (len > max_batch_bytes - batch_header_size)
     return make_error(errc::event_too_large,
                       "event of " + std::to_string(len) + " bytes exceeds the format's limit");
@@ -265,12 +269,13 @@ caf::error batch_builder::add(const event& ev) {
 
 caf::error batch_builder::add(const event_view& ev) {
   size_t header_bytes = 0;
-  ev.for_each_header([&](const header_view& h) { header_bytes += 4 + h.key.size() + h.value.size(); });
+  ev.for_each_header(
+      [&](const header_view& h) { header_bytes += 4 + h.key.size() + h.value.size(); });
   std::string_view corr = ev.correlation_self_ ? std::string_view{} : ev.correlation_;
   size_t len = record_prefix_size + ev.type_.size() + ev.key_.size() + corr.size() +
                ev.causation_.size() + ev.traceparent_.size() + header_bytes + ev.payload_.size();
-  uint8_t flags = (ev.tombstone_ ? record_tombstone : 0) |
-                  (ev.correlation_self_ ? record_correlation_self : 0);
+  uint8_t flags =
+      (ev.tombstone_ ? record_tombstone : 0) | (ev.correlation_self_ ? record_correlation_self : 0);
   char* hp = nullptr;
   add_fields(static_cast<uint32_t>(len), ev.time_.value, ev.id_, flags, ev.type_, ev.key_, corr,
              ev.causation_, ev.traceparent_, ev.header_count_, header_bytes, ev.schema_version_,
@@ -329,7 +334,13 @@ batch_cursor::batch_cursor(const record_batch& b, offset base, std::string_view 
       topic_(topic),
       partition_(p) {}
 
-offset batch_cursor::peek_offset() const { return base_ + load<uint32_t>(pos_ + r_offset_delta); }
+offset batch_cursor::peek_offset() const {
+  return base_ + load<uint32_t>(pos_ + r_offset_delta);
+}
+
+event_id batch_cursor::peek_id() const {
+  return event_id{load<uint64_t>(pos_ + r_id_hi), load<uint64_t>(pos_ + r_id_lo)};
+}
 
 void batch_cursor::skip() {
   pos_ += 4 + load<uint32_t>(pos_ + r_length);

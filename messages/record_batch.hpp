@@ -213,6 +213,8 @@ class batch_cursor {
   uint32_t position() const { return static_cast<uint32_t>(pos_ - data_); }
   /// Offset of the next record without decoding it.
   offset peek_offset() const;
+  /// Id of the next record without decoding it.
+  event_id peek_id() const;
   /// Advances past the next record without decoding it.
   void skip();
 

@@ -262,6 +262,10 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
   if (auto err = opts.restart_backoff.validate()) return err;
   if (opts.retry.max_attempts < 1)
     return make_error(errc::invalid_config, "retry.max_attempts must be at least 1");
+  if (opts.idempotent && opts.idempotence_window > processed_ids::max_capacity)
+    return make_error(errc::invalid_config,
+                      "idempotence_window " + std::to_string(opts.idempotence_window) +
+                          " is over the limit of 2^32 ids per partition: choose a smaller one");
   std::vector<topic_metadata> mds;
   for (auto& t : topics) {
     auto md = topic(t);

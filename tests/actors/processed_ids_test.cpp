@@ -50,6 +50,28 @@ TEST_CASE("processed ids agree with a model under random inserts", "[idempotence
   }
 }
 
+TEST_CASE("ids made in one millisecond (consecutive) are remembered and forgotten in order",
+          "[idempotence]") {
+  // One producer's burst: ids differing by one in their low bits, the case a weak hash turns
+  // into one long probe run.
+  event_id_generator gen;
+  std::vector<event_id> burst;
+  for (int i = 0; i < 20000; ++i) burst.push_back(gen.next(1'700'000'000'000));
+  processed_ids ids{5000};
+  for (size_t i = 0; i < burst.size(); ++i) {
+    if (i % 7 == 0) ids.prefetch(burst[i]);  // a hint only: must not change anything
+    ids.prefetch_evictions(3);
+    REQUIRE_FALSE(ids.contains(burst[i]));
+    ids.insert(burst[i]);
+  }
+  CHECK(ids.size() == 5000);
+  for (size_t i = 0; i < burst.size(); ++i) REQUIRE(ids.contains(burst[i]) == (i >= 15000));
+}
+
+TEST_CASE("an idempotence window over 2^32 ids is refused with the limit", "[idempotence]") {
+  CHECK_THROWS_WITH(processed_ids{(size_t{1} << 32) + 1}, Catch::Contains("2^32"));
+}
+
 TEST_CASE("a group's processed ids outlive the member that filled them", "[idempotence]") {
   group_ids g{100};
   auto id = next_event_id();

@@ -2,10 +2,12 @@
 // valid events published before and after each rejection all reach the group, once.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "actors/processed_ids.hpp"
 #include "messages/record_batch.hpp"
 #include "runtime/herald.hpp"
 #include "tests/support/builders.hpp"
@@ -218,4 +220,22 @@ TEST_CASE_METHOD(fixture, "subscribing twice with one member name is refused",
       rt.subscribe("orders", "billing", [&other](const event_view& e) { other.add("b", e); },
                    {.member = "auditor"});
   CHECK(elsewhere);
+}
+
+TEST_CASE_METHOD(fixture, "an idempotence window over the limit is refused before joining",
+                 "[runtime][bad_input]") {
+  subscribe_options so;
+  so.idempotent = true;
+  so.idempotence_window = processed_ids::max_capacity + 1;
+  auto s = rt.subscribe(
+      "orders", "dedupe", [](const event_view&) {}, so);
+  REQUIRE_FALSE(s);
+  INFO(describe(s.error()));
+  CHECK(is(s.error(), errc::invalid_config));
+  CHECK(mentions(s.error(), "idempotence_window"));
+  CHECK(mentions(s.error(), "2^32"));
+  auto groups = rt.groups();
+  REQUIRE(groups);
+  CHECK(std::find(groups->begin(), groups->end(), "dedupe") == groups->end());
+  check_nothing_lost();
 }
