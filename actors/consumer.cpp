@@ -78,7 +78,7 @@ bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, rec
   auto& args = self->state.args;
   auto& probe = *args.probe;
   for (;;) {
-    std::string key{v.key()};
+    std::string_view key = v.key();
     auto* head = o.retry->head(key);
     int attempt = head && head->off == v.offset() ? head->attempts + 1 : 1;
     caf::error err;
@@ -124,7 +124,7 @@ bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, rec
         probe.retries.fetch_add(1, std::memory_order_relaxed);
         arm_timer(self);
       } else {
-        write_dead_letter(self, tp, o, key);
+        write_dead_letter(self, tp, o, std::string{key});
       }
       return true;
     }
@@ -265,7 +265,7 @@ void on_delivery(self_ptr self, delivery& d) {
     while (!cur.done()) {
       record_ref ref{s.batch, s.base, cur.position()};
       cur.next(v);
-      if (!o.retry->admit(v.offset(), std::string{v.key()}, ref)) continue;
+      if (!o.retry->admit(v.offset(), v.key(), ref)) continue;
       if (!run(self, tp, o, v, ref)) return;
     }
   }

@@ -4,32 +4,33 @@ namespace herald {
 
 retry_stm::retry_stm(retry_options opts, uint64_t seed) : opts_(std::move(opts)), rng_(seed) {}
 
-const std::string& retry_stm::block_key(const std::string& key) const {
+std::string_view retry_stm::block_key(std::string_view key) const {
   return opts_.strict_order ? whole_partition_ : key;
 }
 
-bool retry_stm::admit(offset off, const std::string& key, const record_ref& ref) {
+bool retry_stm::admit(offset off, std::string_view key, const record_ref& ref) {
   // The common case, nothing failing: no lookup, no allocation. An event that runs at once
   // finishes (or fails and is recorded by failed()) before the member asks for a commit point.
   if (heads_.empty()) return true;
-  auto& bk = block_key(key);
+  auto bk = block_key(key);
   auto q = queues_.find(bk);
-  if (heads_.count(bk) || (q != queues_.end() && !q->second.empty())) {
+  if (heads_.find(bk) != heads_.end() || (q != queues_.end() && !q->second.empty())) {
     unfinished_.insert(off);
-    queues_[bk].push_back(waiting{off, key, ref});
+    if (q == queues_.end()) q = queues_.emplace(std::string{bk}, std::deque<waiting>{}).first;
+    q->second.push_back(waiting{off, std::string{key}, ref});
     return false;
   }
   return true;
 }
 
-std::optional<retry_stm::waiting> retry_stm::finish(offset off, const std::string& key) {
+std::optional<retry_stm::waiting> retry_stm::finish(offset off, std::string_view key) {
   // Only failed and queued events are tracked; a queue never outlives its key's head.
   if (heads_.empty()) return std::nullopt;
   unfinished_.erase(off);
-  auto& bk = block_key(key);
+  auto bk = block_key(key);
   auto h = heads_.find(bk);
   if (h != heads_.end() && h->second.w.off == off) heads_.erase(h);
-  if (heads_.count(bk)) return std::nullopt;  // another event still blocks the key
+  if (heads_.find(bk) != heads_.end()) return std::nullopt;  // another event still blocks the key
   auto q = queues_.find(bk);
   if (q == queues_.end() || q->second.empty()) {
     if (q != queues_.end()) queues_.erase(q);
@@ -38,25 +39,27 @@ std::optional<retry_stm::waiting> retry_stm::finish(offset off, const std::strin
   // The next queued event becomes the running head: the key stays blocked while it runs.
   auto next = std::move(q->second.front());
   q->second.pop_front();
-  heads_[bk] = head_state{next, phase::running};
+  heads_.insert_or_assign(std::string{bk}, head_state{next, phase::running});
   return next;
 }
 
-std::optional<retry_stm::waiting> retry_stm::succeeded(offset off, const std::string& key) {
+std::optional<retry_stm::waiting> retry_stm::succeeded(offset off, std::string_view key) {
   return finish(off, key);
 }
 
-std::optional<retry_stm::waiting> retry_stm::dead_lettered(offset off, const std::string& key) {
+std::optional<retry_stm::waiting> retry_stm::dead_lettered(offset off, std::string_view key) {
   return finish(off, key);
 }
 
-retry_stm::outcome retry_stm::failed(offset off, const std::string& key, const record_ref& ref,
+retry_stm::outcome retry_stm::failed(offset off, std::string_view key, const record_ref& ref,
                                      std::string error, clock::time_point now) {
-  auto& bk = block_key(key);
-  auto& h = heads_[bk];
+  auto bk = block_key(key);
+  auto it = heads_.find(bk);
+  if (it == heads_.end()) it = heads_.emplace(std::string{bk}, head_state{}).first;
+  auto& h = it->second;
   if (h.w.off != off || h.w.attempts == 0) {
     // First failure of an event that ran freely.
-    h = head_state{waiting{off, key, ref}, phase::running};
+    h = head_state{waiting{off, std::string{key}, ref}, phase::running};
     h.w.first_failure = timestamp::now();
     unfinished_.insert(off);
   }
@@ -90,7 +93,7 @@ std::optional<retry_stm::clock::time_point> retry_stm::earliest_due() const {
   return out;
 }
 
-const retry_stm::waiting* retry_stm::head(const std::string& key) const {
+const retry_stm::waiting* retry_stm::head(std::string_view key) const {
   auto it = heads_.find(block_key(key));
   return it == heads_.end() ? nullptr : &it->second.w;
 }

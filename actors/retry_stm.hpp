@@ -20,6 +20,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/restart_policy.hpp"
@@ -67,21 +68,21 @@ class retry_stm {
 
   /// Called for each delivered event in offset order. True: run the handler now. False: it
   /// was queued behind a failing event of its key (of the partition, in strict mode).
-  bool admit(offset off, const std::string& key, const record_ref& ref);
+  bool admit(offset off, std::string_view key, const record_ref& ref);
 
   /// The handler accepted `off`. Returns the next queued event of its key, which the member
   /// runs now (and reports the same way), or nothing when the key flows freely again.
-  std::optional<waiting> succeeded(offset off, const std::string& key);
+  std::optional<waiting> succeeded(offset off, std::string_view key);
 
   /// The handler failed on `off`. retry_later: it is parked until next_due() returns it.
   /// give_up: after max_attempts; the member writes it to the dead-letter topic, then calls
   /// dead_lettered(). head(key) describes it (attempts, failure times, error).
-  outcome failed(offset off, const std::string& key, const record_ref& ref, std::string error,
+  outcome failed(offset off, std::string_view key, const record_ref& ref, std::string error,
                  clock::time_point now);
 
   /// The given-up event is safely in the dead-letter topic. Returns the key's next queued
   /// event, as succeeded() does.
-  std::optional<waiting> dead_lettered(offset off, const std::string& key);
+  std::optional<waiting> dead_lettered(offset off, std::string_view key);
 
   /// A parked event whose retry is due at `now` (it is running from then on).
   std::optional<waiting> next_due(clock::time_point now);
@@ -90,7 +91,7 @@ class retry_stm {
   std::optional<clock::time_point> earliest_due() const;
 
   /// The event blocking `key` (parked, running or being dead-lettered), if any.
-  const waiting* head(const std::string& key) const;
+  const waiting* head(std::string_view key) const;
 
   /// Every event below this offset is finished (handled, or dead-lettered). `delivered_next`
   /// is the offset after the last delivered event.
@@ -112,14 +113,14 @@ class retry_stm {
     waiting w;
     phase ph = phase::running;
   };
-  const std::string& block_key(const std::string& key) const;
-  std::optional<waiting> finish(offset off, const std::string& key);
+  std::string_view block_key(std::string_view key) const;
+  std::optional<waiting> finish(offset off, std::string_view key);
 
   retry_options opts_;
   std::mt19937_64 rng_;
-  std::map<std::string, head_state> heads_;            // block key -> event blocking it
-  std::map<std::string, std::deque<waiting>> queues_;  // block key -> events behind it
-  std::set<offset> unfinished_;                        // failed or queued events only
+  std::map<std::string, head_state, std::less<>> heads_;  // block key -> event blocking it
+  std::map<std::string, std::deque<waiting>, std::less<>> queues_;  // block key -> events behind it
+  std::set<offset> unfinished_;                                     // failed or queued events only
   int64_t retries_ = 0;
   int64_t given_up_ = 0;
   std::string whole_partition_;  // the block key of every event in strict mode
