@@ -4,6 +4,10 @@ namespace herald {
 
 retry_stm::retry_stm(retry_options opts, uint64_t seed) : opts_(std::move(opts)), rng_(seed) {}
 
+size_t retry_stm::bucket(std::string_view block_key) {
+  return std::hash<std::string_view>{}(block_key) % blocked_buckets;
+}
+
 std::string_view retry_stm::block_key(std::string_view key) const {
   return opts_.strict_order ? whole_partition_ : key;
 }
@@ -13,6 +17,7 @@ bool retry_stm::admit(offset off, std::string_view key, const record_ref& ref) {
   // finishes (or fails and is recorded by failed()) before the member asks for a commit point.
   if (heads_.empty()) return true;
   auto bk = block_key(key);
+  if (blocked_[bucket(bk)] == 0) return true;  // no head for this key, so no queue either
   auto q = queues_.find(bk);
   if (heads_.find(bk) != heads_.end() || (q != queues_.end() && !q->second.empty())) {
     unfinished_.insert(off);
@@ -26,10 +31,14 @@ bool retry_stm::admit(offset off, std::string_view key, const record_ref& ref) {
 std::optional<retry_stm::waiting> retry_stm::finish(offset off, std::string_view key) {
   // Only failed and queued events are tracked; a queue never outlives its key's head.
   if (heads_.empty()) return std::nullopt;
-  unfinished_.erase(off);
   auto bk = block_key(key);
+  if (blocked_[bucket(bk)] == 0) return std::nullopt;  // an event that ran freely
+  unfinished_.erase(off);
   auto h = heads_.find(bk);
-  if (h != heads_.end() && h->second.w.off == off) heads_.erase(h);
+  if (h != heads_.end() && h->second.w.off == off) {
+    heads_.erase(h);
+    --blocked_[bucket(bk)];
+  }
   if (heads_.find(bk) != heads_.end()) return std::nullopt;  // another event still blocks the key
   auto q = queues_.find(bk);
   if (q == queues_.end() || q->second.empty()) {
@@ -40,6 +49,7 @@ std::optional<retry_stm::waiting> retry_stm::finish(offset off, std::string_view
   auto next = std::move(q->second.front());
   q->second.pop_front();
   heads_.insert_or_assign(std::string{bk}, head_state{next, phase::running});
+  ++blocked_[bucket(bk)];
   return next;
 }
 
@@ -55,7 +65,10 @@ retry_stm::outcome retry_stm::failed(offset off, std::string_view key, const rec
                                      std::string error, clock::time_point now) {
   auto bk = block_key(key);
   auto it = heads_.find(bk);
-  if (it == heads_.end()) it = heads_.emplace(std::string{bk}, head_state{}).first;
+  if (it == heads_.end()) {
+    it = heads_.emplace(std::string{bk}, head_state{}).first;
+    ++blocked_[bucket(bk)];
+  }
   auto& h = it->second;
   if (h.w.off != off || h.w.attempts == 0) {
     // First failure of an event that ran freely.

@@ -12,6 +12,7 @@
 // idempotent handler applies them once).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -114,6 +115,7 @@ class retry_stm {
     phase ph = phase::running;
   };
   std::string_view block_key(std::string_view key) const;
+  static size_t bucket(std::string_view block_key);
   std::optional<waiting> finish(offset off, std::string_view key);
 
   retry_options opts_;
@@ -121,6 +123,10 @@ class retry_stm {
   std::map<std::string, head_state, std::less<>> heads_;  // block key -> event blocking it
   std::map<std::string, std::deque<waiting>, std::less<>> queues_;  // block key -> events behind it
   std::set<offset> unfinished_;                                     // failed or queued events only
+  // How many heads' block keys hash to each bucket: a zero answers "is this key blocked?"
+  // without a map lookup, for nearly every event while a few keys wait for a retry.
+  static constexpr size_t blocked_buckets = 1024;
+  std::array<uint32_t, blocked_buckets> blocked_{};
   int64_t retries_ = 0;
   int64_t given_up_ = 0;
   std::string whole_partition_;  // the block key of every event in strict mode

@@ -207,6 +207,8 @@ class batch_cursor {
   batch_cursor(const record_batch& b, offset base, std::string_view topic, partition_id p);
 
   bool done() const { return remaining_ == 0; }
+  /// Records left to iterate.
+  uint32_t remaining() const { return remaining_; }
   /// Decodes the next record into `out` (reusing its storage) and advances.
   void next(event_view& out);
   /// Byte position of the next record.

@@ -47,8 +47,16 @@ caf::expected<offset> memory_log::read(offset from, int32_t max_events, int64_t 
       continue;
     }
     batch_cursor cur{*it->batch, it->base, {}, partition_id{}};
-    while (!cur.done() && cur.peek_offset() < next) cur.skip();
-    if (cur.done()) continue;  // `from` fell in a gap a compaction left
+    resume_hint* hint = nullptr;
+    for (auto& h : hints_)
+      if (h.batch == it->batch.get() && h.base == it->base && h.next == next) hint = &h;
+    if (hint) {
+      cur = batch_cursor{
+          batch_slice{it->batch, it->base, {}, hint->pos, hint->remaining}, {}, partition_id{}};
+    } else {
+      while (!cur.done() && cur.peek_offset() < next) cur.skip();
+      if (cur.done()) continue;  // `from` fell in a gap a compaction left
+    }
     batch_slice s{it->batch, it->base, it->append_time, cur.position(), 0};
     uint32_t begin = cur.position();
     while (!cur.done() && max_events > 0) {
@@ -58,7 +66,16 @@ caf::expected<offset> memory_log::read(offset from, int32_t max_events, int64_t 
       --max_events;
     }
     bytes += cur.position() - begin;
-    if (cur.done()) next = it->base + it->span;
+    if (cur.done()) {
+      next = it->base + it->span;
+      if (hint) hint->batch = nullptr;
+    } else {
+      if (!hint) {
+        hint = &hints_[next_hint_];
+        next_hint_ = (next_hint_ + 1) % hint_slots;
+      }
+      *hint = resume_hint{it->batch.get(), it->base, next, cur.position(), cur.remaining()};
+    }
     out.push_back(std::move(s));
   }
   return next;
@@ -84,6 +101,8 @@ offset memory_log::offset_for_time(timestamp t) const {
 
 void memory_log::pop_front() {
   auto& f = batches_.front();
+  for (auto& h : hints_)
+    if (h.batch == f.batch.get()) h.batch = nullptr;
   events_ -= f.batch->record_count();
   bytes_ -= f.batch->size();
   start_ = f.base + f.span;

@@ -2,6 +2,7 @@
 // copy no bytes; retention pops whole batches from the front.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -33,7 +34,24 @@ class memory_log final : public log_storage {
   };
   void pop_front();
 
+  /// Where a read that stopped inside a batch stopped, so the next read from there (the same
+  /// consumer group, after its next credit grant) starts at that byte instead of walking the
+  /// batch from its first record: a group that keeps up reads a few records at a time, and
+  /// the walk would cost O(batch) per delivery. One per recent reader (groups), reused
+  /// round-robin; a miss only costs the walk.
+  struct resume_hint {
+    const record_batch* batch = nullptr;
+    offset base;
+    offset next;
+    uint32_t pos = 0;
+    uint32_t remaining = 0;
+  };
+  static constexpr size_t hint_slots = 8;
+
   std::deque<stored> batches_;
+  // The partition actor is the only caller (log_storage.hpp), so read() may update these.
+  mutable std::array<resume_hint, hint_slots> hints_{};
+  mutable size_t next_hint_ = 0;
   offset start_{0};
   offset end_{0};
   int64_t events_ = 0;

@@ -184,6 +184,39 @@ TEST_CASE("max_events bounds a read also when it ends inside a batch", "[memory_
   CHECK(seen == range(0, 10));
 }
 
+TEST_CASE("readers that stop inside batches resume exactly where they stopped, interleaved",
+          "[memory_log]") {
+  // More readers than the log keeps resume points for, each reading 1 to 3 records at a time
+  // (a group that keeps up), plus re-reads from earlier offsets that must not take a resume
+  // point meant for another offset.
+  memory_log log;
+  for (int b = 0; b < 20; ++b) REQUIRE(log.append(make_batch(b * 7, 7), timestamp{t0}));
+  std::mt19937 rng{7};
+  constexpr int readers = 11;
+  std::vector<offset> at(readers, offset{0});
+  std::vector<std::vector<int64_t>> seen(readers);
+  for (bool busy = true; busy;) {
+    busy = false;
+    for (int r = 0; r < readers; ++r) {
+      if (at[r] >= log.end_offset()) continue;
+      busy = true;
+      auto part = read_ok(log, at[r], static_cast<int32_t>(rng() % 3 + 1));
+      REQUIRE_FALSE(part.records.empty());
+      for (auto& rec : part.records) {
+        REQUIRE(rec.seq == rec.off.value);  // the record at that offset, not a neighbour
+        seen[r].push_back(rec.off.value);
+      }
+      at[r] = part.next;
+      if (rng() % 5 == 0 && at[r].value > 1) {
+        auto back = offset{at[r].value - 2};
+        auto again = read_ok(log, back, 2);
+        CHECK(offsets_of(again.records) == range(back.value, back.value + 2));
+      }
+    }
+  }
+  for (auto& s : seen) CHECK(s == range(0, 140));
+}
+
 TEST_CASE("max_bytes bounds a read softly and never returns nothing", "[memory_log]") {
   memory_log log;
   std::vector<record_batch_ptr> batches;
