@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 
 #include "actors/dead_letter.hpp"
+#include "actors/log_reader.hpp"
 #include "base/logging.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
@@ -27,7 +28,6 @@ using clock = aggregate_stm::clock;
 
 /// Outputs the producer has not accepted beyond this hold the next delivery back (credit).
 constexpr size_t outbox_limit = 4096;
-constexpr int32_t read_chunk = 4096;
 
 uint64_t mix(uint64_t h) {
   h ^= h >> 33;
@@ -43,53 +43,6 @@ uint64_t hash_text(std::string_view s, uint64_t seed) {
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
   return mix(h);
 }
-
-/// Reads one partition from `from` (-1: its start) up to `until` (-1: its end when read),
-/// calling `each` per event, then `done` once, with the error that stopped it if any.
-struct log_reader : std::enable_shared_from_this<log_reader> {
-  self_ptr self;
-  caf::actor partition;
-  std::string topic;
-  partition_id p;
-  offset until;
-  std::function<void(const event_view&)> each;
-  std::function<void(caf::error)> done;
-
-  void start(offset from) {
-    if (from.value >= 0) {
-      read(from);
-      return;
-    }
-    auto me = shared_from_this();
-    self->request(partition, std::chrono::seconds{10}, get_partition_status{})
-        .then([me](partition_status& st) { me->read(st.start); },
-              [me](caf::error& err) { me->done(std::move(err)); });
-  }
-
-  void read(offset from) {
-    auto me = shared_from_this();
-    self->request(partition, std::chrono::seconds{10},
-                  read_records{from, read_chunk, int64_t{4} << 20})
-        .then(
-            [me, from](read_result& r) {
-              event_view v;
-              for (auto& s : r.slices) {
-                batch_cursor cur{s, me->topic, me->p};
-                while (!cur.done()) {
-                  cur.next(v);
-                  if (v.offset() >= from && (me->until.value < 0 || v.offset() < me->until))
-                    me->each(v);
-                }
-              }
-              auto limit = me->until.value >= 0 ? me->until : r.end;
-              if (r.next > from && r.next < limit)
-                me->read(r.next);
-              else
-                me->done(caf::none);
-            },
-            [me](caf::error& err) { me->done(std::move(err)); });
-  }
-};
 
 void pump(self_ptr self);
 void publish(self_ptr self, std::vector<emission>& ems, const std::string& input_topic,
@@ -316,7 +269,7 @@ void rebuild(self_ptr self, partition_id p, offset from, offset until) {
                    make_error(errc::unknown_partition, std::to_string(p.value)));
               return;
             }
-            auto r = std::make_shared<log_reader>();
+            auto r = std::make_shared<log_reader<aggregator_actor_t>>();
             r->self = self;
             r->partition = md.partitions[p.value];
             r->topic = md.name;
@@ -385,7 +338,7 @@ void scan_outputs(self_ptr self) {
               return;
             }
             for (size_t i = 0; i < md.partitions.size(); ++i) {
-              auto r = std::make_shared<log_reader>();
+              auto r = std::make_shared<log_reader<aggregator_actor_t>>();
               r->self = self;
               r->partition = md.partitions[i];
               r->topic = md.name;

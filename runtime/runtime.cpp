@@ -256,7 +256,8 @@ caf::expected<subscription> runtime::subscribe_supervised_actor(const std::strin
                                                                 const std::string& group,
                                                                 actor_factory make,
                                                                 subscribe_options opts) {
-  if (!make) return make_error(errc::invalid_argument, "subscribe_supervised_actor needs a factory");
+  if (!make)
+    return make_error(errc::invalid_argument, "subscribe_supervised_actor needs a factory");
   return join({topic}, group, nullptr, nullptr, std::move(opts), std::move(make));
 }
 
