@@ -14,9 +14,9 @@ caf::error emit_policy::validate() const {
   return caf::none;
 }
 
-aggregate_stm::aggregate_stm(const emit_policy& policy, std::unique_ptr<fold_table> table,
+aggregate_stm::aggregate_stm(emit_policy policy, std::unique_ptr<fold_table> table,
                              size_t id_window, const emitted_index* known)
-    : policy_(policy), table_(std::move(table)), ids_(id_window), known_(known) {}
+    : policy_(std::move(policy)), table_(std::move(table)), ids_(id_window), known_(known) {}
 
 aggregate_stm::outcome aggregate_stm::apply(const event_view& e, clock::time_point now,
                                             std::vector<emission>& out, caf::error& why) {

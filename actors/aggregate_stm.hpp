@@ -145,7 +145,7 @@ class aggregate_stm {
   };
 
   /// `known` (may be null) outlives the stm.
-  aggregate_stm(const emit_policy& policy, std::unique_ptr<fold_table> table, size_t id_window,
+  aggregate_stm(emit_policy policy, std::unique_ptr<fold_table> table, size_t id_window,
                 const emitted_index* known);
 
   /// Folds `e` (events of one partition, in offset order). Emissions due now are appended to
@@ -159,6 +159,8 @@ class aggregate_stm {
   void interval_tick(std::vector<emission>& out);
   std::optional<clock::time_point> next_quiet() const;
   bool has_listed() const { return !listed_.empty(); }
+  /// Changes waiting for a timer: listed keys plus queued quiet deadlines.
+  size_t pending() const { return listed_.size() + quiet_.size(); }
 
   /// The next offset to fold; -1 before the first event.
   offset next() const { return next_; }
@@ -178,7 +180,7 @@ class aggregate_stm {
     std::string key;
     uint64_t version;
   };
-  const emit_policy& policy_;
+  emit_policy policy_;
   std::unique_ptr<fold_table> table_;
   processed_ids ids_;
   const emitted_index* known_;

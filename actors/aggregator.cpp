@@ -61,6 +61,9 @@ void fail(self_ptr self, const std::string& what, const caf::error& err) {
 void arm_timers(self_ptr self) {
   auto& st = self->state;
   auto& pol = st.args.spec.policy;
+  int64_t pending = 0;
+  for (auto& [p, stm] : st.partitions) pending += static_cast<int64_t>(stm->pending());
+  st.args.probe->pending.store(pending, std::memory_order_relaxed);
   if (pol.quiet.count() > 0) {
     std::optional<clock::time_point> due;
     for (auto& [p, stm] : st.partitions)

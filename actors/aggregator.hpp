@@ -67,6 +67,8 @@ struct aggregator_probe {
   std::atomic<int64_t> starts{0};          ///< actor starts (1 + restarts): each rebuilds
   std::atomic<int64_t> ready{0};           ///< starts that finished reading the output topic
   std::atomic<int64_t> inputs_handled{0};  ///< delivered events answered (folded or skipped)
+  /// Changes waiting for a quiet period or an interval tick (0: every fold is published).
+  std::atomic<int64_t> pending{0};
 };
 
 struct aggregator_args {
