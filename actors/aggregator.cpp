@@ -52,8 +52,13 @@ void fail(self_ptr self, const std::string& what, const caf::error& err) {
   auto& a = self->state.args;
   logger()->error("aggregator={} event=failed what=\"{}\" error=\"{}\" action=restart_and_rebuild",
                   a.spec.name, what, describe(err));
-  self->quit(make_error(errc::storage_failure,
-                        "aggregator '" + a.spec.name + "': " + what + ": " + describe(err)));
+  auto reason = make_error(errc::storage_failure,
+                           "aggregator '" + a.spec.name + "': " + what + ": " + describe(err));
+  // Answer what waits: the member awaits each delivery's answer and would neither see the
+  // restart nor leave its group before that request timed out.
+  for (auto& j : self->state.jobs) j.rp.deliver(reason);
+  self->state.jobs.clear();
+  self->quit(std::move(reason));
 }
 
 // -- timers -------------------------------------------------------------------------------------
@@ -193,10 +198,11 @@ void fold_one(self_ptr self, aggregate_stm& stm, const event_view& v, clock::tim
       if (!j) probe.replayed.fetch_add(1, std::memory_order_relaxed);
       break;
     case aggregate_stm::outcome::seen:
-      probe.seen.fetch_add(1, std::memory_order_relaxed);
+      if (j) probe.seen.fetch_add(1, std::memory_order_relaxed);
       break;
     case aggregate_stm::outcome::duplicate:
-      probe.duplicates.fetch_add(1, std::memory_order_relaxed);
+      // Counted when delivered, not again when a rebuild meets it.
+      if (j) probe.duplicates.fetch_add(1, std::memory_order_relaxed);
       break;
     case aggregate_stm::outcome::rejected: {
       // Events below the group's commit were dead-lettered by whoever committed them.

@@ -25,8 +25,13 @@ void fail(self_ptr self, const std::string& what, const caf::error& err) {
   auto& a = self->state.args;
   logger()->error("projection={} topic={} event=failed what=\"{}\" error=\"{}\" action=restart",
                   a.name, a.topic, what, describe(err));
-  self->quit(make_error(errc::storage_failure,
-                        "projection '" + a.name + "': " + what + ": " + describe(err)));
+  auto reason = make_error(errc::storage_failure,
+                           "projection '" + a.name + "': " + what + ": " + describe(err));
+  // Answer what waits: the member awaits each delivery's answer and would neither see the
+  // restart nor leave its group before that request timed out.
+  for (auto& j : self->state.jobs) j.rp.deliver(reason);
+  self->state.jobs.clear();
+  self->quit(std::move(reason));
 }
 
 /// One model transaction for the scratch views (offset order, one partition) up to `next`.

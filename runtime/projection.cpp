@@ -20,7 +20,10 @@ caf::expected<projection> projection::start(runtime& rt, projection_spec spec,
     return std::move(t.error());
   std::random_device rd;
   auto id = producer_id{((static_cast<uint64_t>(rd()) << 31) ^ rd()) & 0x7FFFFFFFFFFFFFFFull};
-  auto out = std::make_shared<producer_core>(rt.system(), id, rt.config().producer,
+  // Dead letters carry the input's payload as it was, valid JSON or not.
+  auto popts = rt.config().producer;
+  popts.validate_json = false;
+  auto out = std::make_shared<producer_core>(rt.system(), id, popts,
                                              [&rt](const std::string& t) { return rt.topic(t); });
   out->set_registry(rt.registry());
   out->start();
