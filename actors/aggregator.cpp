@@ -402,6 +402,21 @@ event_id output_id(std::string_view aggregator, std::string_view key, uint64_t v
 
 caf::behavior aggregator_actor(aggregator_actor_t* self, aggregator_args args) {
   self->state.args = std::move(args);
+  // An exception kills the actor like fail() does: answer what waits first.
+  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
+    std::string what = "a non-standard exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    auto reason = make_error(errc::handler_failed,
+                             "aggregator '" + self->state.args.spec.name + "' threw: " + what);
+    for (auto& j : self->state.jobs) j.rp.deliver(reason);
+    self->state.jobs.clear();
+    return reason;
+  });
   self->state.args.probe->starts.fetch_add(1);
   self->send(self, agg_poll_atom::value);
   return {

@@ -200,8 +200,9 @@ void start_catch_up(self_ptr self) {
                 st.args.probe->ready.fetch_add(1);
                 logger()->info("projection={} topic={} event=caught_up", st.args.name,
                                st.args.topic);
-                *step = nullptr;  // break the cycle
-                pump(self);
+                auto me = self;   // the closure dies on the next line
+                *step = nullptr;  // break the cycle step -> closure -> step
+                pump(me);
                 return;
               }
               partition_id p{static_cast<int32_t>(i)};
@@ -218,6 +219,21 @@ void start_catch_up(self_ptr self) {
 
 caf::behavior projector_actor(projector_actor_t* self, projector_args args) {
   self->state.args = std::move(args);
+  // An exception kills the actor like fail() does: answer what waits first.
+  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
+    std::string what = "a non-standard exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    auto reason = make_error(errc::handler_failed,
+                             "projection '" + self->state.args.name + "' threw: " + what);
+    for (auto& j : self->state.jobs) j.rp.deliver(reason);
+    self->state.jobs.clear();
+    return reason;
+  });
   self->state.args.probe->starts.fetch_add(1);
   start_catch_up(self);
   return {
