@@ -1,5 +1,7 @@
 #include "actors/projector.hpp"
 
+#include <charconv>
+
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
@@ -56,8 +58,8 @@ bool commit(self_ptr self, partition_id p, offset next, projector_state::job* j,
   if (pos < next) pos = next;
   for (auto& r : st.refused) {
     a.probe->refused.fetch_add(1, std::memory_order_relaxed);
-    // Events caught up from the log were dead-lettered by whoever applied them first.
-    if (!j) continue;
+    // One dead letter per event: a catch-up or a rebuild meets events refused before.
+    if (!st.dead.insert({p.value, r.off.value}).second) continue;
     const event_view* v = nullptr;
     for (auto& x : st.scratch)
       if (x.offset() == r.off) v = &x;
@@ -69,15 +71,17 @@ bool commit(self_ptr self, partition_id p, offset next, projector_state::job* j,
     auto t = timestamp::now();
     failure_story story{a.topic, p, r.off, a.name, 1, t, t, describe(r.why)};
     auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-    auto done = [weak, seq](caf::expected<std::vector<publish_ack>> res) {
+    // A live delivery waits for its dead letters; a catch-up has nobody to answer (seq ~0).
+    auto tag = j ? seq : ~uint64_t{0};
+    auto done = [weak, tag](caf::expected<std::vector<publish_ack>> res) {
       if (auto strong = caf::actor_cast<caf::actor>(weak))
-        caf::anon_send(strong, agg_dlq_atom::value, seq, static_cast<bool>(res));
+        caf::anon_send(strong, agg_dlq_atom::value, tag, static_cast<bool>(res));
     };
     if (auto err = a.dead_letters->publish_async(make_dead_letter(*v, story), std::move(done))) {
       fail(self, "writing a dead letter", err);
       return false;
     }
-    ++j->pending;
+    if (j) ++j->pending;
   }
   if (a.after_commit) a.after_commit(p, next);
   return true;
@@ -179,6 +183,50 @@ void pump(self_ptr self) {
   }
 }
 
+/// At start: which input events <topic>.dlq holds for this projection already.
+void read_dead_letters(self_ptr self, std::function<void()> then) {
+  auto& st = self->state;
+  self->request(st.args.registry, std::chrono::seconds{10},
+                get_topic{dead_letter_topic(st.args.topic)})
+      .then(
+          [self, then](topic_metadata& md) {
+            auto left = std::make_shared<size_t>(md.partitions.size());
+            if (*left == 0) {
+              then();
+              return;
+            }
+            for (size_t i = 0; i < md.partitions.size(); ++i) {
+              auto r = std::make_shared<log_reader<projector_actor_t>>();
+              r->self = self;
+              r->partition = md.partitions[i];
+              r->topic = md.name;
+              r->p = partition_id{static_cast<int32_t>(i)};
+              r->each = [self](const event_view& v) {
+                auto& st = self->state;
+                auto g = v.header(dlq_header::group);
+                auto t = v.header(dlq_header::topic);
+                auto part = v.header(dlq_header::partition);
+                auto off = v.header(dlq_header::offset);
+                if (!g || *g != st.args.name || !t || *t != st.args.topic || !part || !off) return;
+                int32_t pv = -1;
+                int64_t ov = -1;
+                std::from_chars(part->data(), part->data() + part->size(), pv);
+                std::from_chars(off->data(), off->data() + off->size(), ov);
+                st.dead.insert({pv, ov});
+              };
+              r->done = [self, left, then](caf::error err) {
+                if (err) {
+                  fail(self, "reading the dead-letter topic", err);
+                  return;
+                }
+                if (--*left == 0) then();
+              };
+              r->start(offset{-1});
+            }
+          },
+          [self](caf::error& err) { fail(self, "looking up the dead-letter topic", err); });
+}
+
 /// At start: every partition from the model's position to the log end.
 void start_catch_up(self_ptr self) {
   auto& st = self->state;
@@ -235,7 +283,7 @@ caf::behavior projector_actor(projector_actor_t* self, projector_args args) {
     return reason;
   });
   self->state.args.probe->starts.fetch_add(1);
-  start_catch_up(self);
+  read_dead_letters(self, [self] { start_catch_up(self); });
   return {
       [self](delivery& d) -> caf::result<void> {
         auto rp = self->make_response_promise();
@@ -245,11 +293,11 @@ caf::behavior projector_actor(projector_actor_t* self, projector_args args) {
       },
       [self](agg_dlq_atom, uint64_t seq, bool ok) {
         auto& st = self->state;
-        if (seq < st.first_job || seq - st.first_job >= st.jobs.size()) return;
         if (!ok) {
           fail(self, "writing a dead letter", make_error(errc::storage_failure, "not stored"));
           return;
         }
+        if (seq < st.first_job || seq - st.first_job >= st.jobs.size()) return;
         --st.jobs[seq - st.first_job].pending;
         pump(self);
       },

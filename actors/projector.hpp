@@ -11,7 +11,8 @@
 // wait; later ones are applied as they come, and the model skips what it has.
 //
 // It answers a delivery once the model committed it and the dead letters of refused events
-// are stored.
+// are stored. Refused events get one dead letter each: at start it reads which ones
+// <topic>.dlq holds already, so a catch-up or a rebuild writes only the missing ones.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,9 @@ struct projector_state {
   bool ready = false;
   bool busy = false;
   std::map<int32_t, offset> next;  ///< the model's position per partition, as last committed
+  /// (partition, offset) of the input events this projection dead-lettered before (read from
+  /// <topic>.dlq at start), so that a catch-up or a rebuild does not write them again.
+  std::set<std::pair<int32_t, int64_t>> dead;
   std::deque<job> jobs;
   uint64_t first_job = 0;
   std::vector<event_view> scratch;
