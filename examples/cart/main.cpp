@@ -10,11 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/cart_aggregator.hpp"
-#include "runtime/aggregator.hpp"
 #include "runtime/herald.hpp"
-#include "runtime/projection.hpp"
-#include "storage/memory_read_model.hpp"
 
 namespace {
 
@@ -61,7 +57,8 @@ int run() {
   herald::runtime rt{cfg};
   if (auto t = rt.create_topic(herald::cart::input_topic, {.partitions = 4}); !t)
     return fail("create_topic", t.error());
-  auto agg = herald::aggregator::start(rt, herald::cart::make_spec(herald::emit_policy::on_change()));
+  auto agg =
+      herald::aggregator::start(rt, herald::cart::make_spec(herald::emit_policy::on_change()));
   if (!agg) return fail("aggregator", agg.error());
   auto view = make_cart_view();
   auto proj = herald::projection::start(
@@ -72,19 +69,19 @@ int run() {
       "Herald cart example: cart.events (4 partitions, key = cart id) -> cart-aggregator -> "
       "cart.updated -> projection checkout-page\n\n1. the storefront publishes a session\n");
   auto lamp = herald::cart::make_event(item_added{"CART-1", "LAMP-04", 1, 5450});
-  std::vector<herald::event> session{
-      herald::cart::make_event(item_added{"CART-1", "WIDGET-01", 2, 2499}),
-      lamp,
-      herald::cart::make_event(item_added{"CART-2", "DESK-05", 1, 14900}),
-      lamp,  // the storefront's client retried: the same event (same id) again
-      herald::cart::make_event(item_removed{"CART-1", "WIDGET-01", 1}),
-      herald::cart::make_event(item_removed{"CART-2", "DESK-05", 2}),  // more than it holds
-      herald::cart::make_event(item_added{"CART-2", "CABLE-03", 3, 949}),
+  std::vector<std::pair<herald::event, const char*>> session{
+      {herald::cart::make_event(item_added{"CART-1", "WIDGET-01", 2, 2499}), ""},
+      {lamp, ""},
+      {herald::cart::make_event(item_added{"CART-2", "DESK-05", 1, 14900}), ""},
+      {lamp, "  <- a client retry: the same event, same id"},
+      {herald::cart::make_event(item_removed{"CART-1", "WIDGET-01", 1}), ""},
+      {herald::cart::make_event(item_removed{"CART-2", "DESK-05", 2}), "  <- more than it holds"},
+      {herald::cart::make_event(item_added{"CART-2", "CABLE-03", 3, 949}), ""},
   };
   auto producer = rt.make_producer();
-  for (auto& e : session) {
-    std::printf("  %-11s %.*s\n", std::string{e.type()}.c_str(), int(e.payload().size()),
-                e.payload().data());
+  for (auto& [e, note] : session) {
+    std::printf("  %-11s %.*s%s\n", std::string{e.type()}.c_str(), int(e.payload().size()),
+                e.payload().data(), note);
     if (auto err = producer.publish_async(e)) return fail("publish", err);
   }
   if (auto err = producer.flush()) return fail("flush", err);
@@ -123,15 +120,17 @@ int run() {
 
   auto c1 = view->get("CART-1");
   auto c2 = view->get("CART-2");
-  bool ok = c1 && c2 && c1->total == 2499 + 5450 && c1->version == 3 && c2->total == 14900 + 3 * 949 &&
-            c2->version == 2 && dead->size() == 1 && probe.duplicates.load() == 1 &&
-            updates["CART-1"].size() == 3 && updates["CART-2"].size() == 2;
-  std::printf("\n%s: %lld input events folded, %lld duplicate skipped, %lld refused, %lld "
-              "CartUpdated published\n",
-              ok ? "OK" : "FAILED", static_cast<long long>(probe.applied.load()),
-              static_cast<long long>(probe.duplicates.load()),
-              static_cast<long long>(probe.rejected.load()),
-              static_cast<long long>(probe.acknowledged.load()));
+  bool ok = c1 && c2 && c1->total == 2499 + 5450 && c1->version == 3 &&
+            c2->total == 14900 + 3 * 949 && c2->version == 2 && dead->size() == 1 &&
+            probe.duplicates.load() == 1 && updates["CART-1"].size() == 3 &&
+            updates["CART-2"].size() == 2;
+  std::printf(
+      "\n%s: %lld input events folded, %lld duplicate skipped, %lld refused, %lld "
+      "CartUpdated published\n",
+      ok ? "OK" : "FAILED", static_cast<long long>(probe.applied.load()),
+      static_cast<long long>(probe.duplicates.load()),
+      static_cast<long long>(probe.rejected.load()),
+      static_cast<long long>(probe.acknowledged.load()));
   (void)proj->stop();
   (void)agg->stop();
   if (auto err = rt.shutdown()) return fail("shutdown", err);
