@@ -186,29 +186,45 @@ aggregate_stm& table_of(self_ptr self, partition_id p) {
   return *slot;
 }
 
+/// Publishes the counts of the events folded since the last call (once per delivery or
+/// chunk, not per event).
+void flush_tally(self_ptr self) {
+  auto& t = self->state.tally;
+  auto& probe = *self->state.args.probe;
+  auto add = [](std::atomic<int64_t>& to, int64_t& n) {
+    if (n) to.fetch_add(n, std::memory_order_relaxed);
+    n = 0;
+  };
+  add(probe.applied, t.applied);
+  add(probe.replayed, t.replayed);
+  add(probe.seen, t.seen);
+  add(probe.duplicates, t.duplicates);
+  add(probe.rejected, t.rejected);
+}
+
 /// Folds one event; a bad one from a live delivery becomes a dead letter of `j`.
 void fold_one(self_ptr self, aggregate_stm& stm, const event_view& v, clock::time_point now,
               aggregator_state::job* j) {
   auto& st = self->state;
-  auto& probe = *st.args.probe;
+  auto& tally = st.tally;
   caf::error why;
   switch (stm.apply(v, now, st.scratch, why)) {
     case aggregate_stm::outcome::applied:
-      probe.applied.fetch_add(1, std::memory_order_relaxed);
-      if (!j) probe.replayed.fetch_add(1, std::memory_order_relaxed);
+      ++tally.applied;
+      if (!j) ++tally.replayed;
       break;
     case aggregate_stm::outcome::seen:
-      if (j) probe.seen.fetch_add(1, std::memory_order_relaxed);
+      if (j) ++tally.seen;
       break;
     case aggregate_stm::outcome::duplicate:
       // Counted when delivered, not again when a rebuild meets it.
-      if (j) probe.duplicates.fetch_add(1, std::memory_order_relaxed);
+      if (j) ++tally.duplicates;
       break;
     case aggregate_stm::outcome::rejected: {
       // Events below the group's commit were dead-lettered by whoever committed them.
       if (!j) break;
       auto& spec = st.args.spec;
-      probe.rejected.fetch_add(1, std::memory_order_relaxed);
+      ++tally.rejected;
       logger()->warn(
           "aggregator={} topic={} partition={} offset={} event_id={} event=rejected "
           "action=dead_letter error=\"{}\"",
@@ -259,6 +275,7 @@ void fold_delivery(self_ptr self, aggregator_state::job& j, uint64_t seq) {
       fold_one(self, stm, v, now, &j);
     }
   }
+  flush_tally(self);
   st.args.probe->inputs_handled.fetch_add(j.d.count, std::memory_order_relaxed);
   j.folded = true;
   publish(self, st.scratch, j.d.topic, j.d.partition);
@@ -296,6 +313,7 @@ void rebuild(self_ptr self, partition_id p, offset from, offset until) {
                 return;
               }
               table_of(self, p).skip_to(until);
+              flush_tally(self);
               self->state.busy = false;
               pump(self);
             };

@@ -103,6 +103,9 @@ struct aggregator_state {
   std::optional<aggregate_stm::clock::time_point> quiet_timer;
   bool interval_timer = false;
   std::vector<emission> scratch;
+  struct {
+    int64_t applied = 0, replayed = 0, seen = 0, duplicates = 0, rejected = 0;
+  } tally;  ///< counted per event, added to the probe per delivery
 };
 
 using aggregator_actor_t = caf::stateful_actor<aggregator_state>;
