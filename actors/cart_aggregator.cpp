@@ -1,5 +1,7 @@
 #include "actors/cart_aggregator.hpp"
 
+#include <algorithm>
+
 #include "messages/errors.hpp"
 
 namespace herald::cart {
@@ -21,15 +23,22 @@ struct scratch {
 
 }  // namespace
 
+const line_state* cart_state::find(std::string_view sku) const {
+  for (auto& l : lines)
+    if (l.sku == sku) return &l;
+  return nullptr;
+}
+
 caf::error fold(cart_state& cart, std::string_view type, std::string_view key,
                 std::string_view payload, flat_json& parser) {
   if (type == item_added_type) {
     item_added x;
     if (auto err = parse(payload, parser, x)) return err;
     if (x.cart_id != key) return wrong_key(x.cart_id, key);
-    auto it = cart.lines.find(x.sku);
-    if (it == cart.lines.end()) it = cart.lines.emplace(x.sku, line_state{}).first;
-    auto& l = it->second;
+    auto it = std::lower_bound(cart.lines.begin(), cart.lines.end(), x.sku,
+                               [](const line_state& l, const std::string& s) { return l.sku < s; });
+    if (it == cart.lines.end() || it->sku != x.sku) it = cart.lines.insert(it, {x.sku, 0, 0});
+    auto& l = *it;
     cart.total += (l.qty + x.qty) * x.price - l.qty * l.price;
     cart.item_count += x.qty;
     l.qty += x.qty;
@@ -40,11 +49,12 @@ caf::error fold(cart_state& cart, std::string_view type, std::string_view key,
     item_removed x;
     if (auto err = parse(payload, parser, x)) return err;
     if (x.cart_id != key) return wrong_key(x.cart_id, key);
-    auto it = cart.lines.find(x.sku);
+    auto it = std::find_if(cart.lines.begin(), cart.lines.end(),
+                           [&](const line_state& l) { return l.sku == x.sku; });
     if (it == cart.lines.end())
       return make_error(errc::invalid_argument,
                         "cart '" + x.cart_id + "' holds no '" + x.sku + "'; nothing to remove");
-    auto& l = it->second;
+    auto& l = *it;
     if (x.qty > l.qty)
       return make_error(errc::invalid_argument, "removing " + std::to_string(x.qty) + " of '" +
                                                     x.sku + "' from cart '" + x.cart_id +
@@ -64,7 +74,7 @@ cart_updated snapshot(std::string_view cart_id, const cart_state& cart, uint64_t
   cart_updated out;
   out.cart_id = cart_id;
   out.items.reserve(cart.lines.size());
-  for (auto& [sku, l] : cart.lines) out.items.push_back({sku, l.qty, l.price});
+  for (auto& l : cart.lines) out.items.push_back({l.sku, l.qty, l.price});
   out.item_count = cart.item_count;
   out.total = cart.total;
   out.version = version;

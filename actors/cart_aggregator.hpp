@@ -7,10 +7,10 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/error.hpp>
 
@@ -20,15 +20,21 @@
 namespace herald::cart {
 
 struct line_state {
+  std::string sku;
   int64_t qty = 0;
   int64_t price = 0;
 };
 
-/// One cart: lines by sku (sorted, so CartUpdated lists them in one order everywhere).
+/// One cart: its lines sorted by sku (so CartUpdated lists them in one order everywhere), in
+/// a flat vector: a cart holds a handful of lines, and one contiguous block costs one or two
+/// cache misses per fold where a tree costs one per node (10,000 carts do not fit in cache).
 struct cart_state {
-  std::map<std::string, line_state, std::less<>> lines;
+  std::vector<line_state> lines;
   int64_t item_count = 0;
   int64_t total = 0;
+
+  /// The line of `sku`, or null.
+  const line_state* find(std::string_view sku) const;
 };
 
 /// Folds one input event into `cart` (the cart of key `key`); on error `cart` is unchanged.

@@ -16,9 +16,17 @@ processed_ids::processed_ids(size_t capacity) {
 }
 
 size_t processed_ids::slot_of(const event_id& id) const {
-  // The low id bits are random already (ULID); mix in the high ones anyway.
+  // Ids of one millisecond differ only in their low bits (ULID increments them), so without a
+  // full mix consecutive ids take consecutive slots: long clusters that every probe and every
+  // backward-shift deletion walks (measured: 19% of the aggregator's time). fmix64 of
+  // MurmurHash3 spreads them.
   uint64_t h = id.lo ^ (id.hi * 0x9E3779B97F4A7C15ull);
-  return static_cast<size_t>(h ^ (h >> 29)) & mask_;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return static_cast<size_t>(h) & mask_;
 }
 
 bool processed_ids::contains(const event_id& id) const {

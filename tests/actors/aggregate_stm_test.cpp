@@ -137,7 +137,8 @@ TEST_CASE("the cart fold refuses each kind of bad input with a message naming it
              Catch::Contains("unexpected event type 'CartCheckedOut'"));
   // None of the refusals changed the cart.
   REQUIRE(c.lines.size() == 1);
-  CHECK(c.lines.at("A").qty == 2);
+  REQUIRE(c.find("A"));
+  CHECK(c.find("A")->qty == 2);
   CHECK(c.item_count == 2);
   CHECK(c.total == 300);
   // A later price applies to the whole line.
