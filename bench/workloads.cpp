@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 #include <atomic>
 #include <cstdio>
 #include <functional>
 #include <future>
 #include <limits>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -17,10 +17,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cart_aggregator.hpp"
 #include "base/logging.hpp"
 #include "bench/faults.hpp"
 #include "bench/support.hpp"
-#include "actors/cart_aggregator.hpp"
 #include "runtime/aggregator.hpp"
 #include "runtime/herald.hpp"
 #include "storage/disk_storage_factory.hpp"
@@ -442,8 +442,8 @@ workload_result run_aggregate(uint64_t n, const run_options& opts) {
   runtime rt{base_config(opts)};
   if (auto t = rt.create_topic(cart_stream::topic, {.partitions = partitions}); !t)
     throw std::runtime_error(describe(t.error()));
-  auto agg = aggregator::start(rt, cart::make_spec(policy, "cart-aggregator", cart_stream::topic,
-                                                   "cart.updated"));
+  auto agg = aggregator::start(
+      rt, cart::make_spec(policy, "cart-aggregator", cart_stream::topic, "cart.updated"));
   if (!agg) throw std::runtime_error(describe(agg.error()));
   while (agg->subscription().assigned_partitions() < partitions || agg->probe().ready.load() < 1)
     std::this_thread::yield();

@@ -37,10 +37,10 @@ struct retry_figures {
 /// AGG (aggregator): cart events folded into CartUpdated.
 struct aggregate_figures {
   int carts = 0;
-  double input_eps = 0;          ///< input events folded per second (= e2e_eps)
-  uint64_t output_events = 0;    ///< CartUpdated published by the end of the run
-  uint64_t rejected = 0;         ///< must be 0: the generated input is valid
-  uint64_t wrong_carts = 0;      ///< carts whose last CartUpdated differs from the reference
+  double input_eps = 0;        ///< input events folded per second (= e2e_eps)
+  uint64_t output_events = 0;  ///< CartUpdated published by the end of the run
+  uint64_t rejected = 0;       ///< must be 0: the generated input is valid
+  uint64_t wrong_carts = 0;    ///< carts whose last CartUpdated differs from the reference
   std::string policy;
 };
 
