@@ -111,15 +111,19 @@ void on_child_down(self_ptr self, caf::down_msg& dm) {
       "supervisor={} child={} event=child_failed reason=\"{}\" restart_in_ms={} "
       "strategy={}",
       st.name_, c->spec.name, c->last_failure, delay.count(), to_string(st.options.strategy));
-  if (st.options.strategy == restart_strategy::all_for_one) {
-    for (auto& other : st.children) {
-      if (&other != c && other.handle) {
-        stop(self, other);
-        schedule_restart(self, other, delay);
-      }
-    }
+  if (st.options.strategy != restart_strategy::all_for_one) {
+    schedule_restart(self, *c, delay);
+    return;
   }
-  schedule_restart(self, *c, delay);
+  // All of them, in start order (same delay, so the timers fire in that order too): a later
+  // child may need the new handle of an earlier one.
+  for (auto& other : st.children) {
+    if (&other != c) {
+      if (!other.handle) continue;
+      stop(self, other);
+    }
+    schedule_restart(self, other, delay);
+  }
 }
 
 supervision_node node_of(self_ptr self) {

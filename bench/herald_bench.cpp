@@ -1,6 +1,6 @@
 // herald-bench: runs the workloads of ../shared/WORKLOADS.md and prints one JSON line each.
 //
-//   herald-bench [--workloads=W1,W2,W3,W5,W6] [--n=1000000] [--threads=0]
+//   herald-bench [--workloads=W1,W2,W3,W5,W6,AGG] [--n=1000000] [--threads=0]
 //   herald-bench --single=W1 [--baseline=off]   (one workload in this process; for profiling)
 //
 // W3 runs once per durability policy (always, interval, never); "W3:never" selects one. W1
@@ -69,7 +69,7 @@ std::vector<job> plan(const std::vector<std::string>& selection) {
         std::find(known.begin(), known.end(), parts[0]) == known.end())
       throw std::invalid_argument("unknown workload '" + item +
                                   "' (known: W1, W2, W3, W3:always, "
-                                  "W3:interval, W3:never, W5, W6)");
+                                  "W3:interval, W3:never, W5, W6, AGG)");
     if (parts[0] != "W3") {
       if (parts.size() > 1) throw std::invalid_argument("only W3 takes a durability: " + item);
       jobs.push_back({parts[0], ""});
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   std::string device_args;
   try {
     if (!single.empty()) return run_single(argc, argv, n, threads);
-    jobs = plan(split(arg_value(argc, argv, "workloads", "W1,W2,W3,W5,W6")));
+    jobs = plan(split(arg_value(argc, argv, "workloads", "W1,W2,W3,W5,W6,AGG")));
     if (std::any_of(jobs.begin(), jobs.end(), [](const job& j) { return j.workload == "W3"; })) {
       auto dir = make_scratch_dir("device");
       std::fprintf(stderr, "herald-bench: measuring the disk in %s ...\n", dir.c_str());

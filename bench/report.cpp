@@ -22,6 +22,7 @@ bool workload_result::ok() const {
   if (lost != 0) return false;
   if (retry && (retry->applied_twice != 0 || retry->wrong_dead != 0 || retry->bad_seq != 0))
     return false;
+  if (aggregate && (aggregate->rejected != 0 || aggregate->wrong_carts != 0)) return false;
   return true;
 }
 
@@ -60,6 +61,13 @@ std::string workload_result::to_json() const {
                    r.retried, r.retries, r.dead_lettered, r.expected_retried,
                    r.expected_dead_lettered, r.applied_twice, r.duplicates_skipped, r.wrong_dead,
                    ratio(e2e_eps, w1_eps));
+  }
+  if (aggregate) {
+    auto& a = *aggregate;
+    fmt::format_to(it,
+                   R"(,"input_eps":{:.0f},"output_events":{},"carts":{},"policy":"{}",)"
+                   R"("rejected":{},"wrong_carts":{})",
+                   a.input_eps, a.output_events, a.carts, a.policy, a.rejected, a.wrong_carts);
   }
   fmt::format_to(it, R"(,"commit":"{}","cores":{}}})", git_commit(),
                  std::thread::hardware_concurrency());

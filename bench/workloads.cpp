@@ -1,11 +1,13 @@
 #include "bench/workloads.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <functional>
 #include <future>
 #include <limits>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -15,9 +17,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cart_aggregator.hpp"
 #include "base/logging.hpp"
 #include "bench/faults.hpp"
 #include "bench/support.hpp"
+#include "runtime/aggregator.hpp"
 #include "runtime/herald.hpp"
 #include "storage/disk_storage_factory.hpp"
 
@@ -62,7 +66,7 @@ double run_baseline(uint64_t n, size_t threads) {
 // -- Herald workloads ---------------------------------------------------------------------
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> names = {"W1", "W2", "W3", "W5", "W6"};
+  static const std::vector<std::string> names = {"W1", "W2", "W3", "W5", "W6", "AGG"};
   return names;
 }
 
@@ -368,11 +372,159 @@ workload_result run_retry(uint64_t n, const run_options& opts) {
   return r;
 }
 
+// -- AGG: the cart aggregator ------------------------------------------------------------------
+
+/// The AGG input: event i goes to cart i % carts; every third event of a cart removes one unit
+/// of a line it holds, the others add 1-3 units of one of 8 skus. Valid by construction; the
+/// reference (qty and total per cart) is kept alongside.
+class cart_stream {
+ public:
+  explicit cart_stream(int carts) : carts_(static_cast<size_t>(carts)) {}
+
+  event next(uint64_t i) {
+    auto c = static_cast<size_t>(i % carts_.size());
+    auto& cart = carts_[c];
+    std::string id = "CART-" + std::to_string(c);
+    ++cart.events;
+    if (cart.events % 3 == 0) {
+      for (size_t k = 0; k < skus; ++k) {
+        auto s = (cart.events + k) % skus;
+        if (cart.qty[s] > 0) {
+          --cart.qty[s];
+          cart.total -= price(s);
+          return cart::make_event(cart::item_removed{id, sku(s), 1}, topic);
+        }
+      }
+    }
+    auto s = static_cast<size_t>((i / carts_.size() + c) % skus);
+    int64_t q = 1 + static_cast<int64_t>(i % 3);
+    cart.qty[s] += q;
+    cart.total += q * price(s);
+    return cart::make_event(cart::item_added{id, sku(s), q, price(s)}, topic);
+  }
+
+  /// Carts whose last CartUpdated (by version) differs from the reference.
+  uint64_t wrong(const std::map<std::string, std::pair<uint64_t, std::string>>& last) const {
+    uint64_t bad = 0;
+    for (size_t c = 0; c < carts_.size(); ++c) {
+      if (carts_[c].events == 0) continue;
+      auto it = last.find("CART-" + std::to_string(c));
+      if (it == last.end()) {
+        ++bad;
+        continue;
+      }
+      auto u = cart::parse_cart_updated(it->second.second);
+      int64_t units = 0;
+      for (auto q : carts_[c].qty) units += q;
+      bad += !u || u->total != carts_[c].total || u->item_count != units;
+    }
+    return bad;
+  }
+
+  static constexpr const char* topic = "cart.events";
+
+ private:
+  static constexpr size_t skus = 8;
+  static std::string sku(size_t s) { return "SKU-0" + std::to_string(s); }
+  static int64_t price(size_t s) { return 199 + 250 * static_cast<int64_t>(s); }
+  struct cart_ref {
+    std::array<int64_t, skus> qty{};
+    int64_t total = 0;
+    uint64_t events = 0;
+  };
+  std::vector<cart_ref> carts_;
+};
+
+workload_result run_aggregate(uint64_t n, const run_options& opts) {
+  constexpr int carts = 10000;
+  constexpr int partitions = 4;
+  const auto policy = emit_policy::periodic(std::chrono::milliseconds{100});
+  runtime rt{base_config(opts)};
+  if (auto t = rt.create_topic(cart_stream::topic, {.partitions = partitions}); !t)
+    throw std::runtime_error(describe(t.error()));
+  auto agg = aggregator::start(
+      rt, cart::make_spec(policy, "cart-aggregator", cart_stream::topic, "cart.updated"));
+  if (!agg) throw std::runtime_error(describe(agg.error()));
+  while (agg->subscription().assigned_partitions() < partitions || agg->probe().ready.load() < 1)
+    std::this_thread::yield();
+
+  cart_stream input{carts};
+  auto prod = rt.make_producer();
+  auto t0 = steady_ns();
+  for (uint64_t i = 0; i < n; ++i)
+    if (auto err = prod.publish_async(input.next(i))) throw std::runtime_error(describe(err));
+  if (auto err = prod.flush()) throw std::runtime_error(describe(err));
+  auto t_acked = steady_ns();
+  auto& probe = agg->probe();
+  auto last_progress = steady_ns();
+  int64_t last = -1;
+  while (probe.applied.load(std::memory_order_relaxed) + probe.rejected.load() <
+         static_cast<int64_t>(n)) {
+    auto now = steady_ns();
+    auto done = probe.applied.load(std::memory_order_relaxed);
+    if (done != last) {
+      last = done;
+      last_progress = now;
+    } else if (now - last_progress > stall_limit_ns) {
+      std::fprintf(stderr, "herald-bench: AGG made no progress for 60 s; giving up\n");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds{200});
+  }
+  auto t_done = steady_ns();
+  // Not timed: the last interval tick publishes the final carts; then every cart is checked.
+  auto settle_until = steady_ns() + 30'000'000'000;
+  while ((probe.pending.load() > 0 || probe.acknowledged.load() < probe.emitted.load()) &&
+         steady_ns() < settle_until)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  (void)prod.flush();
+  prod.close();
+
+  std::map<std::string, std::pair<uint64_t, std::string>> latest;
+  for (int p = 0; p < partitions; ++p) {
+    auto st = rt.describe_partition("cart.updated", p);
+    if (!st) throw std::runtime_error(describe(st.error()));
+    for (auto from = st->start; from < st->end;) {
+      auto evs = rt.read("cart.updated", p, from, 8192);
+      if (!evs || evs->empty()) break;
+      for (auto& e : *evs) {
+        from = e.offset() + 1;
+        auto v = e.header(agg_header::version);
+        uint64_t version = v ? std::stoull(std::string{*v}) : 0;
+        auto& slot = latest[std::string{e.key()}];
+        if (version >= slot.first) slot = {version, std::string{e.payload()}};
+      }
+    }
+  }
+
+  workload_result r;
+  r.workload = "AGG";
+  r.n = n;
+  r.partitions = partitions;
+  r.groups = 1;
+  r.producer_eps = static_cast<double>(n) * 1e9 / static_cast<double>(t_acked - t0);
+  r.e2e_eps = static_cast<double>(n) * 1e9 / static_cast<double>(t_done - t0);
+  aggregate_figures a;
+  a.carts = carts;
+  a.input_eps = r.e2e_eps;
+  a.output_events = static_cast<uint64_t>(probe.acknowledged.load());
+  a.rejected = static_cast<uint64_t>(probe.rejected.load());
+  a.wrong_carts = input.wrong(latest);
+  a.policy = "interval 100 ms";
+  r.lost = n - std::min<uint64_t>(n, static_cast<uint64_t>(probe.applied.load()));
+  r.aggregate = a;
+  (void)agg->stop();
+  (void)rt.shutdown();
+  r.peak_rss_mb = peak_rss_mb();
+  return r;
+}
+
 }  // namespace
 
 workload_result run_workload(const std::string& name, uint64_t n, const run_options& opts) {
   if (name == "W3") return run_durable(n, opts);
   if (name == "W6") return run_retry(n, opts);
+  if (name == "AGG") return run_aggregate(n, opts);
   return run_memory(name, n, opts);
 }
 

@@ -34,6 +34,16 @@ struct retry_figures {
   uint64_t bad_seq = 0;             ///< events without a valid sequence header
 };
 
+/// AGG (aggregator): cart events folded into CartUpdated.
+struct aggregate_figures {
+  int carts = 0;
+  double input_eps = 0;        ///< input events folded per second (= e2e_eps)
+  uint64_t output_events = 0;  ///< CartUpdated published by the end of the run
+  uint64_t rejected = 0;       ///< must be 0: the generated input is valid
+  uint64_t wrong_carts = 0;    ///< carts whose last CartUpdated differs from the reference
+  std::string policy;
+};
+
 struct workload_result {
   std::string workload;
   uint64_t n = 0;
@@ -50,6 +60,7 @@ struct workload_result {
   double w1_eps = 0;
   std::optional<durable_figures> durable;
   std::optional<retry_figures> retry;
+  std::optional<aggregate_figures> aggregate;
 
   /// Nothing lost, nothing applied twice, every dead letter where it belongs.
   bool ok() const;
@@ -70,7 +81,7 @@ struct run_options {
 /// counts them. Returns events per second.
 double run_baseline(uint64_t n, size_t threads);
 
-/// Runs workload `name` (W1, W2, W3, W5, W6) with n events. Fills everything but baseline_eps.
+/// Runs workload `name` (W1, W2, W3, W5, W6, AGG) with n events. Fills everything but baseline_eps.
 workload_result run_workload(const std::string& name, uint64_t n, const run_options& opts);
 
 const std::vector<std::string>& known_workloads();

@@ -26,6 +26,16 @@ using refresh_atom = caf::atom_constant<caf::atom("h_refresh")>;
 /// A member's timer: ask the registry again for its group's coordinator.
 using find_coordinator_atom = caf::atom_constant<caf::atom("h_findco")>;
 /// Liveness probe; answered with ok.
+/// An aggregator's timers: is its producer idle yet (start), quiet periods ended, interval
+/// tick, try the outputs its producer refused again; and a callback: a dead letter stored.
+using agg_poll_atom = caf::atom_constant<caf::atom("h_aggpoll")>;
+using agg_quiet_atom = caf::atom_constant<caf::atom("h_aggquiet")>;
+using agg_interval_atom = caf::atom_constant<caf::atom("h_aggint")>;
+using agg_outbox_atom = caf::atom_constant<caf::atom("h_aggout")>;
+using agg_dlq_atom = caf::atom_constant<caf::atom("h_aggdlq")>;
+using agg_dlq_retry_atom = caf::atom_constant<caf::atom("h_aggdlqr")>;
+/// An output was lost (the producer gave up on it): the aggregator restarts and rebuilds.
+using agg_failed_atom = caf::atom_constant<caf::atom("h_aggfail")>;
 using ping_atom = caf::atom_constant<caf::atom("h_ping")>;
 using ok_atom = caf::atom_constant<caf::atom("h_ok")>;
 

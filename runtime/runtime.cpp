@@ -252,9 +252,18 @@ caf::expected<subscription> runtime::subscribe_actor(const std::string& topic,
   return join({topic}, group, nullptr, std::move(handler), std::move(opts));
 }
 
+caf::expected<subscription> runtime::subscribe_supervised_actor(const std::string& topic,
+                                                                const std::string& group,
+                                                                actor_factory make,
+                                                                subscribe_options opts) {
+  if (!make)
+    return make_error(errc::invalid_argument, "subscribe_supervised_actor needs a factory");
+  return join({topic}, group, nullptr, nullptr, std::move(opts), std::move(make));
+}
+
 caf::expected<subscription> runtime::join(std::vector<std::string> topics, const std::string& group,
                                           handler_fn fn, caf::actor handler_actor,
-                                          subscribe_options opts) {
+                                          subscribe_options opts, actor_factory make_handler) {
   if (auto err = impl_->check_running()) return err;
   if (group.empty()) return make_error(errc::invalid_argument, "consumer group name is empty");
   if (topics.empty()) return make_error(errc::invalid_argument, "subscribe needs a topic");
@@ -341,13 +350,32 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
       s->cv.notify_all();
     }
   };
+  // A handler the subscription owns starts before its member (and, all_for_one, restarts
+  // before it), so the member always gets the current handle.
+  struct handler_slot {
+    std::mutex mtx;
+    caf::actor handle;
+  };
+  auto slot = std::make_shared<handler_slot>();
+  std::vector<child_spec> children;
+  if (make_handler)
+    children.push_back(child_spec{"handler", restart_mode::transient, false, make_handler,
+                                  [slot](const caf::actor& a) {
+                                    std::lock_guard<std::mutex> guard{slot->mtx};
+                                    slot->handle = a;
+                                  }});
   auto starts = std::make_shared<std::atomic<int>>(0);
+  bool owned_handler = static_cast<bool>(make_handler);
   child_spec member{"member", restart_mode::transient, false,
-                    [args, starts](caf::actor_system& sys) {
+                    [args, starts, slot, owned_handler](caf::actor_system& sys) {
                       auto a = args;
                       if (starts->fetch_add(1) > 0) {
                         a.restarted = true;
                         a.on_joined = nullptr;
+                      }
+                      if (owned_handler) {
+                        std::lock_guard<std::mutex> guard{slot->mtx};
+                        a.handler_actor = slot->handle;
                       }
                       return sys.spawn(consumer_actor, std::move(a));
                     },
@@ -357,19 +385,20 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
                         s->actor = a;
                       }
                     }};
+  children.push_back(std::move(member));
   supervisor_options sopts;
   sopts.intensity = opts.restarts;
   sopts.backoff = opts.restart_backoff;
+  if (owned_handler) sopts.strategy = restart_strategy::all_for_one;
   // Unique even for a member name taken twice: the group's coordinator is the one to refuse
   // that, with an error that names the member.
   auto name =
       "subscription/" + group + "/" + st->member + "#" + std::to_string(++impl_->next_subscription);
   auto sup = impl_->call<caf::actor>(
       impl_->subscriptions, start_child{child_spec{name, restart_mode::temporary, true,
-                                                   [name, sopts, member](caf::actor_system& sys) {
-                                                     return sys.spawn(
-                                                         supervisor, name, sopts,
-                                                         std::vector<child_spec>{member});
+                                                   [name, sopts, children](caf::actor_system& sys) {
+                                                     return sys.spawn(supervisor, name, sopts,
+                                                                      children);
                                                    },
                                                    nullptr}});
   if (!sup) return std::move(sup.error());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,19 @@ class runtime {
                                                             caf::actor handler,
                                                             subscribe_options opts = {});
 
+  /// Spawns a handler actor (for aggregators, projections).
+  using actor_factory = std::function<caf::actor(caf::actor_system&)>;
+
+  /// Like subscribe_actor(), with a handler actor that the subscription owns: `make` spawns
+  /// it, and the subscription's supervisor restarts it together with the member
+  /// (all_for_one). A handler that crashes starts again with fresh state and the member
+  /// redelivers from its last commit; a member that crashes takes its handler along. The
+  /// handler stops with the subscription.
+  [[nodiscard]] caf::expected<subscription> subscribe_supervised_actor(const std::string& topic,
+                                                                       const std::string& group,
+                                                                       actor_factory make,
+                                                                       subscribe_options opts = {});
+
   [[nodiscard]] caf::expected<group_description> describe_group(const std::string& group);
   [[nodiscard]] caf::expected<std::vector<std::string>> groups();
 
@@ -125,7 +139,8 @@ class runtime {
 
  private:
   caf::expected<subscription> join(std::vector<std::string> topics, const std::string& group,
-                                   handler_fn fn, caf::actor handler_actor, subscribe_options opts);
+                                   handler_fn fn, caf::actor handler_actor, subscribe_options opts,
+                                   actor_factory make_handler = nullptr);
 
   struct impl;
   std::unique_ptr<impl> impl_;

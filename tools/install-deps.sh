@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev          # structured logging
   libbenchmark-dev       # micro-benchmarks in bench/
   catch2                 # unit and integration tests
+  libsqlite3-dev         # durable read models of projections (docs/PROJECTIONS.md)
 )
 # Optional: clang and its libFuzzer runtime (Debian ships libFuzzer in libclang-rt-14-dev,
 # which clang does not pull in by itself), for `make fuzz`.

@@ -143,6 +143,35 @@ TEST_CASE_METHOD(fixture, "all_for_one restarts every child when one fails", "[s
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE_METHOD(fixture, "all_for_one restarts in start order, whichever child failed",
+                 "[supervisor]") {
+  // A later child may need the new handle of an earlier one (a member and its handler).
+  std::mutex mtx;
+  std::vector<std::string> order;
+  auto logged = [&](const std::string& name, starts& s) {
+    auto c = spec(name, s);
+    c.on_start = [&, name, inner = c.on_start](const caf::actor& a) {
+      inner(a);
+      std::lock_guard<std::mutex> g{mtx};
+      order.push_back(name);
+    };
+    return c;
+  };
+  starts a, b;
+  auto sup = sys->spawn(supervisor, "pair", fast(restart_strategy::all_for_one),
+                        std::vector<child_spec>{logged("a", a), logged("b", b)});
+  REQUIRE(test::wait_until([&] { return a.count() == 1 && b.count() == 1; }));
+  caf::anon_send(b.last(), crash_atom::value);  // the later child fails
+  REQUIRE(test::wait_until([&] { return a.count() == 2 && b.count() == 2; }));
+  caf::anon_send(a.last(), crash_atom::value);  // the earlier one fails
+  REQUIRE(test::wait_until([&] { return a.count() == 3 && b.count() == 3; }));
+  {
+    std::lock_guard<std::mutex> g{mtx};
+    CHECK(order == std::vector<std::string>{"a", "b", "a", "b", "a", "b"});
+  }
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE_METHOD(fixture, "the supervision tree reports nested supervisors", "[supervisor]") {
   starts leaf;
   auto inner = child_spec{"inner", restart_mode::permanent, true,
