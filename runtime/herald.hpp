@@ -7,6 +7,7 @@
 #include "messages/group.hpp"
 #include "messages/topic.hpp"
 #include "runtime/config.hpp"
+#include "runtime/entities.hpp"
 #include "runtime/producer.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/subscription.hpp"
