@@ -62,7 +62,12 @@ void arm_idle(self_ptr self, std::chrono::milliseconds after) {
 
 void maybe_stop(self_ptr self) {
   auto& st = self->state;
-  if (st.stop_when_idle && !st.appending && st.queue.empty()) self->quit();
+  if (!st.stop_when_idle || st.appending || !st.queue.empty()) return;
+  // Before the down message (same sender, same receiver): the supervisor learns where this
+  // entity's events are, so the next activation reads only those.
+  self->send(st.args.supervisor,
+             entity_passivated{st.args.id, entity_span{st.first_offset, st.last_offset, true}});
+  self->quit();
 }
 
 // -- rebuilding -------------------------------------------------------------------------------
@@ -98,8 +103,10 @@ void on_read(self_ptr self, read_result& r) {
 void read_next(self_ptr self) {
   auto& st = self->state;
   auto& cfg = *st.args.config;
-  self->request(st.args.log, cfg.read_timeout,
-                read_records{st.replay->next(), cfg.read_events, cfg.read_bytes})
+  auto n = cfg.read_events;
+  if (auto left = st.replay->remaining(); left >= 0)
+    n = static_cast<int32_t>(std::min<int64_t>(n, std::max<int64_t>(left, 1)));
+  self->request(st.args.log, cfg.read_timeout, read_records{st.replay->next(), n, cfg.read_bytes})
       .then([self](read_result& r) { on_read(self, r); },
             [self](caf::error& err) {
               auto& st = self->state;
@@ -122,6 +129,19 @@ void read_next(self_ptr self) {
             });
 }
 
+/// Where the entity's events end, if its supervisor knows (-1: at the log end).
+offset known_end(self_ptr self) {
+  auto& sp = self->state.args.span;
+  if (!sp.exact) return offset{-1};
+  return sp.last.value >= 0 ? sp.last + 1 : offset{0};
+}
+
+/// Reads what is left, or finishes at once when nothing is.
+void continue_rebuild(self_ptr self) {
+  if (self->state.replay->done()) return finish_rebuild(self);
+  read_next(self);
+}
+
 /// Starts from scratch (no snapshot, or one the log contradicts).
 void replay_from_start(self_ptr self) {
   auto& st = self->state;
@@ -130,8 +150,18 @@ void replay_from_start(self_ptr self) {
   st.snapshot_version = 0;
   entity_replay::limits lim;
   if (st.args.reader) lim = {st.args.reader->max_version, st.args.reader->max_time};
-  st.replay.emplace(st.args.id, st.args.config->topic, lim, 0, offset{0});
-  read_next(self);
+  auto from = st.args.span.first.value >= 0 ? st.args.span.first : offset{0};
+  st.replay.emplace(st.args.id, st.args.config->topic, lim, 0, from, known_end(self));
+  continue_rebuild(self);
+}
+
+void discard_snapshot(self_ptr self, const entity_snapshot& snap) {
+  auto& st = self->state;
+  ++st.args.probe->snapshots_discarded;
+  logger()->warn(
+      "topic={} entity={} event=snapshot_discarded version={} offset={} "
+      "reason=\"the log does not hold the snapshot's last event\"",
+      st.args.config->topic, st.args.id, snap.version, snap.last_offset.value);
 }
 
 /// A snapshot is used only if the log still holds the event it ends with: after a power loss
@@ -153,19 +183,15 @@ void verify_snapshot(self_ptr self, entity_snapshot snap) {
               break;
             }
             if (!ok) {
-              ++st.args.probe->snapshots_discarded;
-              logger()->warn(
-                  "topic={} entity={} event=snapshot_discarded version={} offset={} "
-                  "reason=\"the log does not hold the snapshot's last event\"",
-                  st.args.config->topic, st.args.id, snap.version, snap.last_offset.value);
+              discard_snapshot(self, snap);
               return replay_from_start(self);
             }
-            read_next(self);
+            continue_rebuild(self);
           },
           [self](caf::error& err) {
             // Below the log start (retention): the snapshot is all that is left of those
             // events, so it is the truth.
-            if (is(err, errc::offset_out_of_range)) return read_next(self);
+            if (is(err, errc::offset_out_of_range)) return continue_rebuild(self);
             fail(self, std::move(err));
           });
 }
@@ -190,8 +216,18 @@ void start_rebuild(self_ptr self) {
         st.last_time = s.last_time;
         st.last_offset = s.last_offset;
         st.snapshot_version = s.version;
-        st.replay.emplace(st.args.id, cfg.topic, lim, s.version, s.next);
+        st.replay.emplace(st.args.id, cfg.topic, lim, s.version, s.next, known_end(self));
         st.replay->resume_after(s.version, s.last_offset, s.last_time);
+        auto& sp = st.args.span;
+        if (sp.exact && sp.last.value >= 0) {
+          // The supervisor saw where the entity's events end: a snapshot beyond that is ahead
+          // of the log; one that ends there needs no check.
+          if (s.last_offset > sp.last) {
+            discard_snapshot(self, s);
+            return replay_from_start(self);
+          }
+          if (s.last_offset == sp.last) return continue_rebuild(self);
+        }
         return verify_snapshot(self, std::move(s));
       }
     }
@@ -218,6 +254,10 @@ void finish_rebuild(self_ptr self) {
   st.last_time = r.last_time();
   st.last_offset = r.last_offset();
   st.events_replayed = r.applied();
+  if (st.args.span.first.value >= 0)
+    st.first_offset = st.args.span.first;
+  else if (r.first_applied().value >= 0)
+    st.first_offset = r.first_applied();
   st.ph = entity_actor_state::phase::ready;
   if (!st.args.reader) {
     ++st.args.probe->rebuilds;
@@ -359,8 +399,14 @@ void run_batch(self_ptr self) {
   }
   st.append_seq = seq;
   st.appending = true;
+  st.append_started = std::chrono::steady_clock::now();
   self->send(st.args.log, append_batch{st.args.partition, std::move(batch)});
-  self->delayed_send(self, cfg.append_timeout, append_timeout_atom::value, seq);
+  // One watchdog timer per entity, not one per append: a delayed message costs the clock
+  // thread work and keeps the actor alive until it fires.
+  if (!st.append_timer) {
+    st.append_timer = true;
+    self->delayed_send(self, cfg.append_timeout, append_timeout_atom::value);
+  }
 }
 
 void maybe_snapshot(self_ptr self) {
@@ -395,6 +441,7 @@ void on_ack(self_ptr self, append_ack& ack) {
   ++st.args.probe->appends;
   st.args.probe->events_appended += ack.count;
   st.last_offset = ack.base + (ack.count - 1);
+  if (st.first_offset.value < 0) st.first_offset = ack.base;
   for (auto& c : st.in_flight) {
     c.result.first = ack.base + c.first_index;
     c.rp.deliver(std::move(c.result));
@@ -469,16 +516,24 @@ caf::behavior entity_actor(entity_actor_t* self, entity_args args) {
         return rp;
       },
       [self](append_ack& ack) { on_ack(self, ack); },
-      [self](append_timeout_atom, uint64_t seq) {
+      [self](append_timeout_atom) {
         auto& st = self->state;
-        if (!st.appending || seq != st.append_seq) return;
+        st.append_timer = false;
+        if (!st.appending) return;
+        auto limit = st.args.config->append_timeout;
+        auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - st.append_started);
+        if (waited < limit) {
+          st.append_timer = true;
+          self->delayed_send(self, limit - waited, append_timeout_atom::value);
+          return;
+        }
         st.appending = false;
-        fail(self,
-             make_error(errc::timeout,
-                        "the partition did not acknowledge the events of " + where(self) +
-                            " within " + std::to_string(st.args.config->append_timeout.count()) +
-                            " ms; they may or may not be in the log: the entity rebuilds "
-                            "from it, retry with an expected version to be safe"));
+        fail(self, make_error(errc::timeout,
+                              "the partition did not acknowledge the events of " + where(self) +
+                                  " within " + std::to_string(limit.count()) +
+                                  " ms; they may or may not be in the log: the entity rebuilds "
+                                  "from it, retry with an expected version to be safe"));
       },
       [self](idle_tick_atom) {
         auto& st = self->state;

@@ -108,6 +108,8 @@ struct entity_args {
   partition_id partition{-1};
   caf::actor log;  ///< the partition actor
   caf::actor supervisor;
+  /// Where the entity's events are, as its supervisor knows (exact and empty: none yet).
+  entity_span span{offset{-1}, offset{-1}, false};
   std::shared_ptr<snapshot_store> snapshots;
   caf::actor snapshot_writer;
   std::shared_ptr<entity_probe> probe;
@@ -136,6 +138,7 @@ struct entity_actor_state {
   std::any state;
   int64_t version = 0;
   timestamp last_time{0};
+  offset first_offset{-1};  ///< of the entity's first event, once known
   offset last_offset{-1};
   std::optional<entity_replay> replay;
   int64_t snapshot_version = 0;  ///< version of the snapshot rebuilt from, or last taken
@@ -147,6 +150,8 @@ struct entity_actor_state {
   std::vector<accepted_command> in_flight;
   uint64_t append_seq = 0;
   bool appending = false;
+  std::chrono::steady_clock::time_point append_started;
+  bool append_timer = false;  ///< the watchdog of appends is armed
 
   std::chrono::steady_clock::time_point last_activity;
   bool idle_timer = false;

@@ -28,13 +28,19 @@ class entity_replay {
     timestamp max_time{-1};    ///< -1: no limit
   };
 
-  /// Starts after version `version` (0, or a snapshot's) at log offset `from`.
-  entity_replay(std::string id, std::string topic, limits lim, int64_t version, offset from)
+  /// Starts after version `version` (0, or a snapshot's) at log offset `from`, and ends at
+  /// `end` when the entity's events are known to end before it (-1: at the log end as of the
+  /// first read).
+  entity_replay(std::string id, std::string topic, limits lim, int64_t version, offset from,
+                offset end = offset{-1})
       : id_(std::move(id)),
         topic_(std::move(topic)),
         limits_(lim),
         version_(version),
-        next_(from) {}
+        next_(from),
+        end_(end) {
+    done_ = end_.value >= 0 && next_ >= end_;
+  }
 
   /// The offset to read next.
   offset next() const { return next_; }
@@ -42,6 +48,9 @@ class entity_replay {
   int64_t version() const { return version_; }
   timestamp last_time() const { return last_time_; }
   offset last_offset() const { return last_offset_; }
+  offset first_applied() const { return first_applied_; }
+  /// Records left before the known end (-1: unknown).
+  int64_t remaining() const { return end_.value >= 0 ? end_ - next_ : -1; }
   int64_t applied() const { return applied_; }
   int64_t duplicates() const { return duplicates_; }
   int64_t foreign() const { return foreign_; }  ///< this key's records without a version
@@ -83,15 +92,19 @@ class entity_replay {
           return caf::none;
         }
         apply(static_cast<const event_view&>(v));
+        if (first_applied_.value < 0) first_applied_ = v.offset();
         version_ = *ver;
         last_offset_ = v.offset();
         last_time_ = v.time();
         ++applied_;
       }
     }
-    // An empty read before the end would read the same place again: the log has a hole
-    // there that reads cannot cross, and everything this replay can see was seen.
-    if (r.slices.empty() || r.next >= r.end) done_ = true;
+    // The end as of the first read is the end of this entity's events: only the entity
+    // appends them, and it appends nothing while it rebuilds. Reading on to a later end would
+    // chase the other entities' appends. An empty read before the end would read the same
+    // place again: the log has a hole there that reads cannot cross.
+    if (end_.value < 0) end_ = r.end;
+    if (r.slices.empty() || r.next >= end_) done_ = true;
     next_ = r.next;
     return caf::none;
   }
@@ -104,7 +117,9 @@ class entity_replay {
   limits limits_;
   int64_t version_ = 0;
   offset next_{0};
+  offset end_{-1};
   offset last_offset_{-1};
+  offset first_applied_{-1};
   timestamp last_time_{0};
   bool done_ = false;
   int64_t applied_ = 0;

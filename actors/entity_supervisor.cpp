@@ -26,6 +26,13 @@ void forward(const caf::actor& to, held& h) {
   std::visit([&](auto& req) { h.rp.delegate(to, std::move(req)); }, h.req);
 }
 
+/// The index's entry; an id it does not hold has no events (the index saw the whole topic).
+entity_span span_of(self_ptr self, const std::string& id) {
+  auto& idx = self->state.index;
+  auto it = idx.find(id);
+  return it != idx.end() ? it->second : entity_span{offset{-1}, offset{-1}, true};
+}
+
 void activate(self_ptr self, const std::string& id, slot_t& s) {
   auto& st = self->state;
   auto p = partition_for_key(id, static_cast<int32_t>(st.partitions.size()));
@@ -35,6 +42,7 @@ void activate(self_ptr self, const std::string& id, slot_t& s) {
   a.partition = partition_id{p};
   a.log = st.partitions[static_cast<size_t>(p)];
   a.supervisor = caf::actor_cast<caf::actor>(self);
+  a.span = span_of(self, id);
   a.snapshots = st.args.snapshots;
   a.snapshot_writer = st.writer;
   a.probe = st.args.probe;
@@ -50,7 +58,7 @@ void activate(self_ptr self, const std::string& id, slot_t& s) {
 
 void route(self_ptr self, std::string id, held h) {
   auto& st = self->state;
-  if (st.partitions.empty()) {
+  if (!st.ready) {
     st.before_ready.push_back(std::move(h));
     return;
   }
@@ -91,6 +99,60 @@ void with_partitions(self_ptr self, F next) {
           });
 }
 
+void start_routing(self_ptr self) {
+  auto& st = self->state;
+  st.ready = true;
+  logger()->info("topic={} event=entity_index_built entities={}", st.args.config->topic,
+                 st.index.size());
+  auto waiting = std::move(st.before_ready);
+  st.before_ready.clear();
+  for (auto& h : waiting) {
+    auto id = id_of(h);
+    route(self, std::move(id), std::move(h));
+  }
+}
+
+/// Reads partition `p` from `from` on, noting where each entity's versioned events are,
+/// then the next partition; routing starts after the last.
+void scan(self_ptr self, size_t p, offset from) {
+  auto& st = self->state;
+  if (p >= st.partitions.size()) return start_routing(self);
+  auto& cfg = *st.args.config;
+  self->request(st.partitions[p], st.args.request_timeout,
+                read_records{from, cfg.read_events, cfg.read_bytes})
+      .then(
+          [self, p](read_result& r) {
+            auto& st = self->state;
+            event_view v;
+            for (auto& s : r.slices) {
+              batch_cursor cur{s, st.args.config->topic, partition_id{static_cast<int32_t>(p)}};
+              while (!cur.done()) {
+                cur.next(v);
+                if (!v.header(entity_version_header)) continue;
+                auto& sp = st.index[std::string{v.key()}];
+                if (sp.first.value < 0) sp.first = v.offset();
+                sp.last = v.offset();
+                sp.exact = true;
+              }
+            }
+            if (r.slices.empty() || r.next >= r.end) return scan(self, p + 1, offset{0});
+            scan(self, p, r.next);
+          },
+          [self, p](caf::error& err) {
+            auto& st = self->state;
+            if (is(err, errc::offset_out_of_range)) {
+              // Retention removed the start: scan from where the log starts now.
+              self->request(st.partitions[p], st.args.request_timeout, get_partition_status{})
+                  .then([self, p](partition_status& ps) { scan(self, p, ps.start); },
+                        [self](caf::error& e) { self->quit(std::move(e)); });
+              return;
+            }
+            self->quit(make_error(
+                errc::storage_failure,
+                "scanning entity topic '" + st.args.config->topic + "' failed: " + describe(err)));
+          });
+}
+
 void answer_held(self_ptr self, const caf::error& err) {
   auto& st = self->state;
   for (auto& h : st.before_ready) h.rp.deliver(err);
@@ -119,6 +181,8 @@ void on_entity_down(self_ptr self, caf::down_msg& dm) {
     return activate(self, id, s);
   }
   s.passivating = false;
+  // It may have appended before it died: its next rebuild reads on to the log end.
+  st.index[id].exact = false;
   ++st.args.probe->restarts;
   if (!st.window.allow(std::chrono::steady_clock::now())) {
     auto err = make_error(
@@ -175,14 +239,7 @@ caf::behavior entity_supervisor(entity_supervisor_t* self, entity_supervisor_arg
     self->quit(em.reason ? em.reason : caf::error{caf::exit_reason::user_shutdown});
   });
   self->set_down_handler([self](caf::down_msg& dm) { on_entity_down(self, dm); });
-  with_partitions(self, [self] {
-    auto waiting = std::move(self->state.before_ready);
-    self->state.before_ready.clear();
-    for (auto& h : waiting) {
-      auto id = id_of(h);
-      route(self, std::move(id), std::move(h));
-    }
-  });
+  with_partitions(self, [self] { scan(self, 0, offset{0}); });
   return {
       [self](entity_command& cmd) {
         auto rp = self->make_response_promise();
@@ -196,7 +253,7 @@ caf::behavior entity_supervisor(entity_supervisor_t* self, entity_supervisor_arg
           return route(self, std::move(id), held{std::move(q), std::move(rp)});
         }
         auto& st = self->state;
-        if (st.partitions.empty()) {
+        if (!st.ready) {
           st.before_ready.push_back(held{std::move(q), std::move(rp)});
           return;
         }
@@ -208,12 +265,16 @@ caf::behavior entity_supervisor(entity_supervisor_t* self, entity_supervisor_arg
         a.partition = partition_id{p};
         a.log = st.partitions[static_cast<size_t>(p)];
         a.supervisor = caf::actor_cast<caf::actor>(self);
+        a.span = span_of(self, q.id);
+        if (auto it = st.entities.find(q.id); it != st.entities.end() && it->second.actor)
+          a.span.exact = false;  // the live entity may have appended since
         a.snapshots = st.args.snapshots;
         a.probe = st.args.probe;
         a.reader = q;
         auto reader = self->spawn(entity_actor, std::move(a));
         rp.delegate(reader, std::move(q));
       },
+      [self](entity_passivated& msg) { self->state.index[msg.id] = msg.span; },
       [self](passivate_request& req) {
         auto it = self->state.entities.find(req.id);
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());

@@ -14,7 +14,10 @@
 //    routing to it and answers; every command routed earlier reaches the entity first;
 //  - the snapshot writer of the type;
 //  - readers: a query of a past version or time runs on a short-lived reader actor, never on
-//    the live entity.
+//    the live entity;
+//  - the span index: where each entity's events lie in its partition, so that an activation
+//    reads from its snapshot (or first event) to its last event, not to the log end, and a
+//    new entity reads nothing. Built by one scan of the topic when the type starts.
 //
 // Cost per command: one hash lookup and a delegate (the entity answers the caller directly).
 #pragma once
@@ -64,6 +67,11 @@ struct entity_supervisor_state {
 
   entity_supervisor_args args;
   std::vector<caf::actor> partitions;  ///< of the topic; empty until the registry answered
+  /// Where each entity's events are (built by one scan of the topic at start, then kept up
+  /// by passivations and crashes): an activation reads only its entity's span, and an id
+  /// without events reads nothing. ~80 bytes per entity that ever had an event.
+  std::unordered_map<std::string, entity_span> index;
+  bool ready = false;  ///< partitions known and the index built
   caf::actor writer;
   std::unordered_map<std::string, slot> entities;
   std::unordered_map<caf::actor_id, std::string> ids;  ///< live entity actor -> its id

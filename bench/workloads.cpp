@@ -62,7 +62,8 @@ double run_baseline(uint64_t n, size_t threads) {
 // -- Herald workloads ---------------------------------------------------------------------
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> names = {"W1", "W2", "W3", "W5", "W6"};
+  static const std::vector<std::string> names = {"W1", "W2",  "W3",          "W5",
+                                                 "W6", "ENT", "ENT_RECOVERY"};
   return names;
 }
 

@@ -103,13 +103,30 @@ struct passivate_request {
   std::string id;
 };
 
+/// Where an entity's events lie in its partition, as far as its supervisor knows: from the
+/// offset of its first event to that of its last. Exact while no actor of the entity runs or
+/// after one stopped cleanly; after a crash only `first` is known (the actor may have
+/// appended before it died), and a rebuild reads on to the log end.
+struct entity_span {
+  offset first{-1};
+  offset last{-1};
+  bool exact = false;
+};
+
+/// Entity -> its supervisor, as the last thing before it stops after passivation: where its
+/// events are now.
+struct entity_passivated {
+  std::string id;
+  entity_span span;
+};
+
 /// -> caf::actor: the live actor of entity `id`, or an invalid handle (tests and tools).
 struct get_entity_actor {
   std::string id;
 };
 
 using passivate_ok_atom = caf::atom_constant<caf::atom("h_passok")>;
-/// An entity's timers: the idle check, and the deadline of the append with this number.
+/// An entity's timers: the idle check, and the watchdog of its append in flight.
 using idle_tick_atom = caf::atom_constant<caf::atom("h_idle")>;
 using append_timeout_atom = caf::atom_constant<caf::atom("h_appto")>;
 
@@ -120,4 +137,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::entity_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::get_entity_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::entity_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::passivate_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::entity_passivated)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::get_entity_actor)
