@@ -71,7 +71,7 @@ caf::expected<entity_type_handle> entity_type_handle::open(
   s->probe = std::make_shared<entity_probe>();
   auto dir = opts.snapshot_dir;
   if (dir.empty() && !rt.config().data_dir.empty())
-    dir = rt.config().data_dir + "/snapshots/" + opts.topic;
+    dir = rt.config().data_dir + "/@snapshots/" + opts.topic;
   try {
     if (dir.empty())
       s->snapshots = std::make_shared<memory_snapshot_store>();

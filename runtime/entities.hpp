@@ -62,7 +62,7 @@ struct entity_options {
                                  .multiplier = 2.0,
                                  .max = std::chrono::milliseconds{1000},
                                  .jitter = 0.2};
-  /// Where snapshot files go. Empty: <data_dir>/snapshots/<topic> when the runtime has a data
+  /// Where snapshot files go. Empty: <data_dir>/@snapshots/<topic> when the runtime has a data
   /// directory, else in memory (gone with the process, like the memory log).
   std::string snapshot_dir;
 };
