@@ -344,3 +344,32 @@ TEST_CASE("entities keep their state across a restart of the runtime on the on-d
   REQUIRE(r);
   CHECK(r->version == version + 1);
 }
+
+TEST_CASE("a snapshot that the log does not hold is discarded, not trusted") {
+  test::temp_dir snapshots{"herald-entity-snapshots"};
+  auto o = accounts_options();
+  o.snapshot_every = 5;
+  o.snapshot_dir = snapshots.path();
+  {
+    runtime rt{test::quiet_config()};
+    auto accounts = entities<account_entity>::open(rt, o);
+    REQUIRE(accounts);
+    for (int i = 0; i < 5; ++i) REQUIRE(accounts->execute("ACC-1", deposit{100}));
+    REQUIRE(test::wait_until([&] {
+      return accounts->handle().snapshots().versions("ACC-1") == std::vector<int64_t>{5};
+    }));
+  }
+  // A new runtime in memory: its log is empty, but the snapshot files are still there (as
+  // after losing a log, or deleting and creating the topic again).
+  runtime rt{test::quiet_config()};
+  auto accounts = entities<account_entity>::open(rt, o);
+  REQUIRE(accounts);
+  auto s = accounts->state("ACC-1");
+  REQUIRE(s);
+  CHECK(s->version == 0);
+  CHECK(s->state.balance == 0);
+  CHECK(accounts->handle().probe().snapshots_discarded.load() == 1);
+  auto r = accounts->execute("ACC-1", deposit{1}, expected_version::none());
+  REQUIRE(r);
+  CHECK(r->version == 1);
+}
