@@ -32,8 +32,12 @@ struct tally_entity {
   using command = int64_t;  // add this much
   static constexpr uint32_t state_version = 1;
 
+  static constexpr int64_t throws = -1;    // a command handler that throws
+  static constexpr int64_t not_json = -2;  // decides an event whose payload is not JSON
   static caf::expected<std::vector<entity_event>> decide(const state&, const std::string&,
                                                          const command& n) {
+    if (n == throws) throw std::runtime_error("tally cannot add -1");
+    if (n == not_json) return std::vector<entity_event>{{"Added", "{n: oops"}};
     return std::vector<entity_event>{{"Added", "{\"n\":" + std::to_string(n) + "}"}};
   }
   static void apply(state& s, const event_view& e) {
@@ -372,4 +376,27 @@ TEST_CASE("a snapshot that the log does not hold is discarded, not trusted") {
   auto r = accounts->execute("ACC-1", deposit{1}, expected_version::none());
   REQUIRE(r);
   CHECK(r->version == 1);
+}
+
+TEST_CASE("a command handler that throws or decides bad JSON is answered, nothing is appended") {
+  runtime rt{test::quiet_config()};
+  entity_options o;
+  o.topic = "tally.events";
+  o.partitions = 1;
+  auto tallies = entities<tally_entity>::open(rt, o);
+  REQUIRE(tallies);
+  REQUIRE(tallies->execute("T-1", int64_t{5}));
+  auto threw = tallies->execute("T-1", tally_entity::throws);
+  REQUIRE_FALSE(threw);
+  CHECK(is(threw.error(), errc::handler_failed));
+  CHECK_THAT(describe(threw.error()), Catch::Contains("tally cannot add -1"));
+  auto bad = tallies->execute("T-1", tally_entity::not_json);
+  REQUIRE_FALSE(bad);
+  CHECK(is(bad.error(), errc::invalid_json));
+  CHECK(partition_end(rt, "tally.events") == 1);
+  // The entity goes on, at the version it had.
+  auto r = tallies->execute("T-1", int64_t{6}, expected_version::exactly(1));
+  REQUIRE(r);
+  CHECK(r->version == 2);
+  CHECK(tallies->handle().probe().restarts.load() == 0);
 }
