@@ -257,6 +257,7 @@ TEST_CASE("a passivated entity is rebuilt with its state on its next use") {
   auto& probe = accounts->handle().probe();
   for (int i = 0; i < 7; ++i) REQUIRE(accounts->execute("ACC-5", deposit{10}));
   REQUIRE(accounts->execute("ACC-5", withdraw{5}));
+  REQUIRE(test::wait_until([&] { return probe.snapshots_settled(); }));
   REQUIRE(test::wait_until([&] { return probe.passivations.load() >= 1 && probe.active == 0; }));
   auto actor = accounts->handle().entity_actor("ACC-5");
   REQUIRE(actor);
