@@ -263,6 +263,7 @@ void finish_rebuild(self_ptr self) {
     ++st.args.probe->rebuilds;
     if (st.snapshot_version > 0) ++st.args.probe->rebuilds_from_snapshot;
     st.args.probe->events_replayed += r.applied();
+    st.args.probe->records_read += r.records_read();
   }
   logger()->debug(
       "topic={} entity={} event=rebuilt version={} snapshot={} replayed={} "

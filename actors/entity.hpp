@@ -90,6 +90,7 @@ struct entity_probe {
   std::atomic<int64_t> rebuilds{0};
   std::atomic<int64_t> rebuilds_from_snapshot{0};
   std::atomic<int64_t> events_replayed{0};
+  std::atomic<int64_t> records_read{0};  ///< by rebuilds, any key (the cost of shared partitions)
   std::atomic<int64_t> snapshots_taken{0};
   std::atomic<int64_t> snapshots_written{0};
   std::atomic<int64_t> snapshot_failures{0};

@@ -53,7 +53,8 @@ class entity_replay {
   int64_t remaining() const { return end_.value >= 0 ? end_ - next_ : -1; }
   int64_t applied() const { return applied_; }
   int64_t duplicates() const { return duplicates_; }
-  int64_t foreign() const { return foreign_; }  ///< this key's records without a version
+  int64_t foreign() const { return foreign_; }    ///< this key's records without a version
+  int64_t records_read() const { return read_; }  ///< every record fed, any key
 
   /// Sets the position after the snapshot's last event.
   void resume_after(int64_t version, offset last, timestamp time) {
@@ -75,6 +76,7 @@ class entity_replay {
       batch_cursor cur{s, topic_, p};
       while (!cur.done()) {
         cur.next(v);
+        ++read_;
         if (v.key() != id_) continue;
         auto ver = entity_version_of(v);
         if (!ver) {
@@ -125,6 +127,7 @@ class entity_replay {
   int64_t applied_ = 0;
   int64_t duplicates_ = 0;
   int64_t foreign_ = 0;
+  int64_t read_ = 0;
 };
 
 }  // namespace herald

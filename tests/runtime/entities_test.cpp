@@ -401,3 +401,28 @@ TEST_CASE("a command handler that throws or decides bad JSON is answered, nothin
   CHECK(r->version == 2);
   CHECK(tallies->handle().probe().restarts.load() == 0);
 }
+
+TEST_CASE("an activation reads only its entity's span, and a new entity reads nothing") {
+  runtime rt{test::quiet_config()};
+  entity_options o;
+  o.topic = "tally.events";
+  o.partitions = 1;  // every entity shares the partition
+  o.idle_timeout = std::chrono::milliseconds{20};
+  auto tallies = entities<tally_entity>::open(rt, o);
+  REQUIRE(tallies);
+  auto& probe = tallies->handle().probe();
+  for (int i = 0; i < 20; ++i) REQUIRE(tallies->execute("before", int64_t{1}));
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(tallies->execute("A", int64_t{1}));
+    REQUIRE(tallies->execute("B", int64_t{1}));
+  }
+  for (int i = 0; i < 20; ++i) REQUIRE(tallies->execute("after", int64_t{1}));
+  CHECK(probe.records_read.load() == 0);  // four new entities, nothing to read
+  REQUIRE(test::wait_until([&] { return probe.active.load() == 0; }));
+  auto a = tallies->state("A");
+  REQUIRE(a);
+  CHECK(a->version == 10);
+  // A's events are at offsets 20, 22, ..., 38: its rebuild reads those 19 records, not the 60
+  // of the partition.
+  CHECK(probe.records_read.load() == 19);
+}
