@@ -1,6 +1,6 @@
 // herald-bench: runs the workloads of ../shared/WORKLOADS.md and prints one JSON line each.
 //
-//   herald-bench [--workloads=W1,W2,W3,W5,W6,AGG] [--n=1000000] [--threads=0]
+//   herald-bench [--workloads=W1,W2,W3,W5,W6,AGG,ENT,ENT_RECOVERY] [--n=1000000] [--threads=0]
 //   herald-bench --single=W1 [--baseline=off]   (one workload in this process; for profiling)
 //
 // W3 runs once per durability policy (always, interval, never); "W3:never" selects one. W1
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench/device.hpp"
+#include "bench/entities.hpp"
 #include "bench/workloads.hpp"
 
 namespace {
@@ -51,35 +52,47 @@ std::string self_path() {
   return buf;
 }
 
-/// One child run: a workload and, for W3, its durability policy.
+/// One child run: a workload and its variant (W3: the durability policy; ENT: snapshots off
+/// or on; ENT_RECOVERY: memory or disk).
 struct job {
   std::string workload;
   std::string durability;
   std::string label() const { return durability.empty() ? workload : workload + ":" + durability; }
 };
 
+/// The variants of the workloads that have them; every one runs when none is named.
+const std::vector<std::string>& variants(const std::string& workload) {
+  static const std::vector<std::string> none;
+  static const std::vector<std::string> ent = {"off", "on"};
+  static const std::vector<std::string> recovery = {"memory", "disk"};
+  if (workload == "W3") return durability_policies();
+  if (workload == "ENT") return ent;
+  if (workload == "ENT_RECOVERY") return recovery;
+  return none;
+}
+
 /// "W3" -> one job per policy; "W3:never" -> that one; W1 moved to the front.
 std::vector<job> plan(const std::vector<std::string>& selection) {
   auto& known = known_workloads();
-  auto& policies = durability_policies();
   std::vector<job> jobs;
   for (auto& item : selection) {
     auto parts = split(item, ':');
     if (parts.empty() || parts.size() > 2 ||
         std::find(known.begin(), known.end(), parts[0]) == known.end())
       throw std::invalid_argument("unknown workload '" + item +
-                                  "' (known: W1, W2, W3, W3:always, "
-                                  "W3:interval, W3:never, W5, W6, AGG)");
-    if (parts[0] != "W3") {
-      if (parts.size() > 1) throw std::invalid_argument("only W3 takes a durability: " + item);
+                                  "' (known: W1, W2, W3, W3:always, W3:interval, W3:never, W5, "
+                                  "W6, AGG, ENT, ENT:off, ENT:on, ENT_RECOVERY, "
+                                  "ENT_RECOVERY:memory, ENT_RECOVERY:disk)");
+    auto& vs = variants(parts[0]);
+    if (vs.empty()) {
+      if (parts.size() > 1) throw std::invalid_argument(parts[0] + " has no variants: " + item);
       jobs.push_back({parts[0], ""});
     } else if (parts.size() == 1) {
-      for (auto& p : policies) jobs.push_back({"W3", p});
-    } else if (std::find(policies.begin(), policies.end(), parts[1]) != policies.end()) {
-      jobs.push_back({"W3", parts[1]});
+      for (auto& v : vs) jobs.push_back({parts[0], v});
+    } else if (std::find(vs.begin(), vs.end(), parts[1]) != vs.end()) {
+      jobs.push_back({parts[0], parts[1]});
     } else {
-      throw std::invalid_argument("unknown durability '" + parts[1] +
-                                  "' (known: always, interval, never)");
+      throw std::invalid_argument("unknown variant '" + parts[1] + "' of " + parts[0]);
     }
   }
   std::stable_partition(jobs.begin(), jobs.end(), [](const job& j) { return j.workload == "W1"; });
@@ -93,9 +106,27 @@ double json_number(const std::string& line, const std::string& key) {
   return pos == std::string::npos ? 0.0 : std::atof(line.c_str() + pos + tag.size());
 }
 
+/// ENT and ENT_RECOVERY: their own fields, then the baseline like every workload.
+int run_entities(const std::vector<std::string>& parts, uint64_t n, size_t threads, int argc,
+                 char** argv) {
+  auto variant = parts.size() > 1 ? parts[1] : variants(parts[0]).front();
+  auto r = parts[0] == "ENT" ? run_entity_commands(variant, n, threads)
+                             : run_entity_recovery(variant, n, threads);
+  double baseline = 0;
+  if (arg_value(argc, argv, "baseline", "on") != "off") baseline = run_baseline(n, threads);
+  char tail[128];
+  std::snprintf(tail, sizeof(tail), R"(,"baseline_eps":%.0f,"ratio_to_baseline":%.3f})", baseline,
+                baseline > 0 ? r.rate / baseline : 0.0);
+  std::printf("%s%s\n", r.json.c_str(), tail);
+  if (!r.ok) std::fprintf(stderr, "herald-bench: %s FAILED its checks\n", parts[0].c_str());
+  return r.ok ? 0 : 3;
+}
+
 int run_single(int argc, char** argv, uint64_t n, size_t threads) {
   auto parts = split(arg_value(argc, argv, "single", ""), ':');
   if (parts.empty()) throw std::invalid_argument("--single needs a workload");
+  if (parts[0] == "ENT" || parts[0] == "ENT_RECOVERY")
+    return run_entities(parts, n, threads, argc, argv);
   run_options opts;
   opts.threads = threads;
   opts.durability = parts.size() > 1 ? parts[1] : arg_value(argc, argv, "durability", "always");
@@ -125,7 +156,7 @@ int main(int argc, char** argv) {
   std::string device_args;
   try {
     if (!single.empty()) return run_single(argc, argv, n, threads);
-    jobs = plan(split(arg_value(argc, argv, "workloads", "W1,W2,W3,W5,W6,AGG")));
+    jobs = plan(split(arg_value(argc, argv, "workloads", "W1,W2,W3,W5,W6,AGG,ENT,ENT_RECOVERY")));
     if (std::any_of(jobs.begin(), jobs.end(), [](const job& j) { return j.workload == "W3"; })) {
       auto dir = make_scratch_dir("device");
       std::fprintf(stderr, "herald-bench: measuring the disk in %s ...\n", dir.c_str());

@@ -66,7 +66,8 @@ double run_baseline(uint64_t n, size_t threads) {
 // -- Herald workloads ---------------------------------------------------------------------
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> names = {"W1", "W2", "W3", "W5", "W6", "AGG"};
+  static const std::vector<std::string> names = {"W1", "W2",  "W3",  "W5",
+                                                 "W6", "AGG", "ENT", "ENT_RECOVERY"};
   return names;
 }
 

@@ -31,6 +31,8 @@ const char* to_string(errc x) {
     case errc::unknown_partition: return "unknown_partition";
     case errc::producer_closed: return "producer_closed";
     case errc::escalated: return "escalated";
+    case errc::version_conflict: return "version_conflict";
+    case errc::command_rejected: return "command_rejected";
   }
   return "unknown_error_code";
 }

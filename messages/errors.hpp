@@ -33,6 +33,8 @@ enum class errc : uint8_t {
   unknown_partition,        ///< partition number outside the topic's range
   producer_closed,          ///< publish on a producer after close()
   escalated,                ///< a supervisor gave up restarting a child and stopped
+  version_conflict,         ///< an entity command expected another version than the current
+  command_rejected,         ///< an entity's command handler refused the command
 };
 
 /// The name of the code, e.g. "unknown_topic".

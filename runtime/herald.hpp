@@ -9,6 +9,7 @@
 #include "messages/topic.hpp"
 #include "runtime/aggregator.hpp"
 #include "runtime/config.hpp"
+#include "runtime/entities.hpp"
 #include "runtime/producer.hpp"
 #include "runtime/projection.hpp"
 #include "runtime/read_models.hpp"

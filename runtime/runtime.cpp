@@ -75,6 +75,8 @@ struct runtime::impl {
   caf::actor subscriptions;
   /// Writes the dead letters of every subscription (created on first need).
   std::shared_ptr<producer_core> dead_letters;
+  /// Children of the root supervisor started by start_service(), in start order.
+  std::vector<std::string> services;
   /// Processed-id sets of idempotent groups, by group.
   std::map<std::string, std::shared_ptr<group_ids>> idempotence;
 
@@ -488,6 +490,16 @@ caf::expected<supervision_node> runtime::supervision_tree() {
   return tree;
 }
 
+caf::expected<caf::actor> runtime::start_service(child_spec spec) {
+  if (auto err = impl_->check_running()) return err;
+  auto name = spec.name;
+  auto a = impl_->call<caf::actor>(impl_->root, start_child{std::move(spec)});
+  if (!a) return a;
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->services.push_back(std::move(name));
+  return a;
+}
+
 caf::expected<group_description> runtime::describe_group(const std::string& group) {
   auto groups = this->groups();
   if (!groups) return std::move(groups.error());
@@ -550,6 +562,17 @@ caf::error runtime::shutdown() {
     if (p == dlq_producer) continue;
     note(p->flush());
     p->close();
+  }
+  // Services (entity types) write to the broker themselves: they stop before it does, in
+  // reverse start order.
+  std::vector<std::string> services;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    services = impl_->services;
+  }
+  for (auto it = services.rbegin(); it != services.rend(); ++it) {
+    auto r = impl_->call<ok_atom>(impl_->root, stop_child{*it});
+    if (!r) note(std::move(r.error()));
   }
   // 2. Let groups with live members consume what was acknowledged, within drain_timeout.
   auto deadline = std::chrono::steady_clock::now() + impl_->cfg.drain_timeout;

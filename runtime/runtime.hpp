@@ -32,6 +32,8 @@ class actor_system;
 
 namespace herald {
 
+struct child_spec;
+
 class runtime {
  public:
   /// Starts a runtime. Throws std::invalid_argument with validate()'s message when `cfg`
@@ -124,6 +126,12 @@ class runtime {
 
   /// The supervision tree of this runtime, as data.
   [[nodiscard]] caf::expected<supervision_node> supervision_tree();
+
+  /// Starts `spec` as a child of the runtime's root supervisor (a service built on the
+  /// broker, such as an entity type) and returns its first handle; the spec's on_start learns
+  /// every later one. shutdown() stops services after flushing the producers, before the
+  /// groups drain and the broker stops. Errors: shutting_down, invalid_argument (name taken).
+  [[nodiscard]] caf::expected<caf::actor> start_service(child_spec spec);
 
   // -- lifecycle --------------------------------------------------------------------------
 
