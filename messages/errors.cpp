@@ -31,6 +31,10 @@ const char* to_string(errc x) {
     case errc::unknown_partition: return "unknown_partition";
     case errc::producer_closed: return "producer_closed";
     case errc::escalated: return "escalated";
+    case errc::invalid_schema: return "invalid_schema";
+    case errc::incompatible_schema: return "incompatible_schema";
+    case errc::schema_violation: return "schema_violation";
+    case errc::unknown_schema: return "unknown_schema";
   }
   return "unknown_error_code";
 }
