@@ -60,7 +60,7 @@ producer_stats producer_core::stats() const {
 }
 
 std::shared_ptr<const schema_catalog> producer_core::schemas() const {
-  return schemas_ ? schemas_->load() : nullptr;
+  return schemas_ ? schemas_->load_if_used() : nullptr;
 }
 
 caf::error producer_core::check(const event& ev, const schema_catalog* schemas) const {

@@ -180,7 +180,8 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
     uint64_t sticky_seq = 0;  // that lane's next_seq when chosen: moves on once it ships
   };
 
-  /// The registry's current snapshot (one atomic load: take it once per publish call).
+  /// The registry's current snapshot, null while no type has a schema (take it once per
+  /// publish call).
   std::shared_ptr<const schema_catalog> schemas() const;
   caf::error check(const event& ev, const schema_catalog* schemas) const;
   caf::expected<topic_entry*> topic_for(lock_t& lk, std::string_view name);

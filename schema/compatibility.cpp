@@ -1,6 +1,7 @@
 #include "schema/compatibility.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include <boost/json/serialize.hpp>
@@ -10,12 +11,6 @@
 namespace herald {
 
 namespace {
-
-std::string number_text(double d) {
-  boost::json::value v = d;
-  if (d == static_cast<double>(static_cast<int64_t>(d))) v = static_cast<int64_t>(d);
-  return boost::json::serialize(v);
-}
 
 std::string join(const std::string& path, const std::string& segment) {
   if (path.empty()) return segment;
@@ -84,7 +79,7 @@ class checker {
       bool found = std::any_of(r.enum_values->begin(), r.enum_values->end(),
                                [&](auto& x) { return x == v; });
       if (!found)
-        return brk(path, "enum value " + boost::json::serialize(v) +
+        return brk(path, "enum value " + describe_value(v) +
                              (reader_newer_ ? " was removed" : " was added"));
     }
     return std::nullopt;
@@ -95,7 +90,7 @@ class checker {
     auto& o = old_of(r, w);
     auto& n = new_of(r, w);
     auto num = [](double d) {
-      return number_text(d);
+      return describe_number(d);
     };
     auto len = [](uint64_t x) {
       return std::to_string(x);

@@ -1,6 +1,8 @@
 #include "schema/json_schema.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -122,7 +124,10 @@ class compiler {
     };
     out = 0;
     if (x.is_array()) {
-      if (x.as_array().empty()) return fail(at, "must name at least one type"), false;
+      if (x.as_array().empty()) {
+        fail(at, "must name at least one type");
+        return false;
+      }
       for (auto& t : x.as_array()) {
         auto bit = one(t);
         if (!bit) return false;
@@ -178,12 +183,6 @@ uint64_t code_points(json::string_view s) {
   return n;
 }
 
-std::string number_text(double d) {
-  json::value v = d;
-  if (std::floor(d) == d && std::fabs(d) < 9e15) v = static_cast<int64_t>(d);
-  return json::serialize(v);
-}
-
 // Values equal as JSON: numbers by value (1 == 1.0), objects regardless of key order.
 bool json_equal(const json::value& a, const json::value& b) {
   if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
@@ -209,25 +208,24 @@ std::optional<schema_violation> check_node(const schema_node& s, const json::val
   if (!(s.types & t)) {
     if (s.accepts_nothing()) return violation("false", "no value is allowed here");
     return violation("type", "expected " + describe_types(s.types) + ", got " + describe_types(t) +
-                                 " " + json::serialize(v).substr(0, 40));
+                                 " " + describe_value(v));
   }
   if (s.enum_values) {
     bool found = false;
     for (auto& e : *s.enum_values) found = found || json_equal(e, v);
     if (!found) {
       json::array all(s.enum_values->begin(), s.enum_values->end());
-      return violation("enum",
-                       json::serialize(v).substr(0, 40) + " is not one of " + json::serialize(all));
+      return violation("enum", describe_value(v) + " is not one of " + json::serialize(all));
     }
   }
   if (v.is_number()) {
     auto d = v.to_number<double>();
     if (s.minimum && d < *s.minimum)
-      return violation("minimum",
-                       json::serialize(v) + " is less than the minimum " + number_text(*s.minimum));
+      return violation("minimum", describe_value(v) + " is less than the minimum " +
+                                      describe_number(*s.minimum));
     if (s.maximum && d > *s.maximum)
-      return violation("maximum",
-                       json::serialize(v) + " is more than the maximum " + number_text(*s.maximum));
+      return violation("maximum", describe_value(v) + " is more than the maximum " +
+                                      describe_number(*s.maximum));
   } else if (v.is_string() && (s.min_length || s.max_length)) {
     auto n = code_points(v.get_string());
     if (s.min_length && n < *s.min_length)
@@ -296,6 +294,21 @@ std::string describe_types(uint8_t types) {
     out += name;
   }
   return out.empty() ? "nothing" : out;
+}
+
+std::string describe_number(double d) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  return std::string{buf, r.ptr};
+}
+
+std::string describe_value(const json::value& v) {
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double()) return describe_number(v.get_double());
+  auto text = json::serialize(v);
+  if (text.size() > 40) text = text.substr(0, 40) + "...";
+  return text;
 }
 
 bool schema_node::accepts_anything() const {

@@ -34,8 +34,15 @@ constexpr uint8_t any = 127;
 constexpr uint8_t none = 0;
 }  // namespace json_types
 
-/// "integer, string" for a bit set of json_types.
+/// "integer or string" for a bit set of json_types.
 std::string describe_types(uint8_t types);
+
+/// A number as people write it: 49.99, 1.5, 100 (Boost.JSON would print 4.999E1).
+std::string describe_number(double d);
+
+/// A value for an error message: numbers as describe_number, the rest as compact JSON, cut
+/// after 40 characters.
+std::string describe_value(const boost::json::value& v);
 
 /// One compiled (sub)schema. Absent keywords are empty optionals / null pointers.
 struct schema_node {
