@@ -77,7 +77,7 @@ class checker {
                                      : "lost its \"enum\" (any value is allowed now)");
     for (auto& v : *w.enum_values) {
       bool found = std::any_of(r.enum_values->begin(), r.enum_values->end(),
-                               [&](auto& x) { return x == v; });
+                               [&](auto& x) { return json_equal(x, v); });
       if (!found)
         return brk(path, "enum value " + describe_value(v) +
                              (reader_newer_ ? " was removed" : " was added"));

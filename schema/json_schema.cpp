@@ -5,12 +5,12 @@
 #include <charconv>
 #include <cmath>
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
+#include "schema/payload_check.hpp"
 
 namespace herald {
 
@@ -64,6 +64,8 @@ class compiler {
           std::string name{r.as_string()};
           if (out->is_required(name)) return fail(here, "names '" + name + "' twice");
           out->required.push_back(std::move(name));
+          if (out->required.size() > 64)
+            return fail(here, "lists more than 64 properties, the most Herald checks");
         }
       } else if (key == "additionalProperties") {
         if (x.is_bool() && x.as_bool()) continue;  // the default: open
@@ -81,6 +83,11 @@ class compiler {
       } else if (key == "enum") {
         if (!x.is_array() || x.as_array().empty())
           return fail(here, "must be a non-empty array of values");
+        for (auto& e : x.as_array())
+          if (e.is_array() || e.is_object())
+            return fail(here,
+                        "values must be strings, numbers, booleans or null (arrays and "
+                        "objects in an enum are not supported)");
         out->enum_values.emplace(x.as_array().begin(), x.as_array().end());
       } else if (key == "minimum" || key == "maximum") {
         if (!x.is_number()) return fail(here, "must be a number");
@@ -151,136 +158,6 @@ class compiler {
   }
 };
 
-// -- validating -------------------------------------------------------------------------------
-
-uint8_t type_of(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return json_types::null;
-    case json::kind::bool_:
-      return json_types::boolean;
-    case json::kind::int64:
-    case json::kind::uint64:
-      return json_types::integer;
-    case json::kind::double_: {
-      // JSON Schema: 1.0 is an integer.
-      auto d = v.get_double();
-      return std::isfinite(d) && std::floor(d) == d ? json_types::integer : json_types::number;
-    }
-    case json::kind::string:
-      return json_types::string;
-    case json::kind::array:
-      return json_types::array;
-    case json::kind::object:
-      return json_types::object;
-  }
-  return json_types::none;
-}
-
-uint64_t code_points(json::string_view s) {
-  uint64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-// Values equal as JSON: numbers by value (1 == 1.0), objects regardless of key order.
-bool json_equal(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
-  return a == b;
-}
-
-std::optional<schema_violation> violation(std::string rule, std::string detail) {
-  return schema_violation{{}, std::move(rule), std::move(detail)};
-}
-
-// Adds the segment of the level that called into a violation found below it.
-void prefix(schema_violation& v, const std::string& segment) {
-  if (v.path.empty())
-    v.path = segment;
-  else if (v.path.front() == '[')
-    v.path = segment + v.path;
-  else
-    v.path = segment + "." + v.path;
-}
-
-std::optional<schema_violation> check_node(const schema_node& s, const json::value& v) {
-  auto t = type_of(v);
-  if (!(s.types & t)) {
-    if (s.accepts_nothing()) return violation("false", "no value is allowed here");
-    return violation("type", "expected " + describe_types(s.types) + ", got " + describe_types(t) +
-                                 " " + describe_value(v));
-  }
-  if (s.enum_values) {
-    bool found = false;
-    for (auto& e : *s.enum_values) found = found || json_equal(e, v);
-    if (!found) {
-      json::array all(s.enum_values->begin(), s.enum_values->end());
-      return violation("enum", describe_value(v) + " is not one of " + json::serialize(all));
-    }
-  }
-  if (v.is_number()) {
-    auto d = v.to_number<double>();
-    if (s.minimum && d < *s.minimum)
-      return violation("minimum", describe_value(v) + " is less than the minimum " +
-                                      describe_number(*s.minimum));
-    if (s.maximum && d > *s.maximum)
-      return violation("maximum", describe_value(v) + " is more than the maximum " +
-                                      describe_number(*s.maximum));
-  } else if (v.is_string() && (s.min_length || s.max_length)) {
-    auto n = code_points(v.get_string());
-    if (s.min_length && n < *s.min_length)
-      return violation("minLength", "length " + std::to_string(n) + " is less than minLength " +
-                                        std::to_string(*s.min_length));
-    if (s.max_length && n > *s.max_length)
-      return violation("maxLength", "length " + std::to_string(n) + " is more than maxLength " +
-                                        std::to_string(*s.max_length));
-  } else if (v.is_object()) {
-    auto& o = v.get_object();
-    for (auto& r : s.required) {
-      if (!o.contains(r)) {
-        auto out = violation("required", "is missing");
-        out->path = r;
-        return out;
-      }
-    }
-    for (auto& [k, x] : o) {
-      std::string_view key{k.data(), k.size()};
-      const schema_node* sub = s.property(key);
-      if (!sub) sub = s.additional.get();
-      if (!sub) continue;
-      if (sub->accepts_nothing()) {
-        auto out = violation("additionalProperties",
-                             "is not allowed: the schema lists its properties and has "
-                             "\"additionalProperties\": false");
-        out->path = std::string{key};
-        return out;
-      }
-      if (auto bad = check_node(*sub, x)) {
-        prefix(*bad, std::string{key});
-        return bad;
-      }
-    }
-  } else if (v.is_array() && s.items) {
-    auto& a = v.get_array();
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (auto bad = check_node(*s.items, a[i])) {
-        prefix(*bad, "[" + std::to_string(i) + "]");
-        return bad;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-// One scratch buffer per thread: a payload is parsed into it and dropped, so validating
-// allocates nothing for payloads that fit.
-constexpr size_t scratch_bytes = 64 * 1024;
-
-unsigned char* scratch() {
-  thread_local std::unique_ptr<unsigned char[]> buf{new unsigned char[scratch_bytes]};
-  return buf.get();
-}
-
 }  // namespace
 
 std::string describe_types(uint8_t types) {
@@ -294,6 +171,11 @@ std::string describe_types(uint8_t types) {
     out += name;
   }
   return out.empty() ? "nothing" : out;
+}
+
+bool json_equal(const json::value& a, const json::value& b) {
+  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
+  return a == b;
 }
 
 std::string describe_number(double d) {
@@ -346,20 +228,9 @@ caf::expected<json_schema> json_schema::compile(std::string_view text) {
   return out;
 }
 
-std::optional<schema_violation> json_schema::check(const json::value& v) const {
-  if (!root_) return std::nullopt;
-  return check_node(*root_, v);
-}
-
 caf::error json_schema::validate(std::string_view payload) const {
-  json::monotonic_resource mr{scratch(), scratch_bytes};
-  json::parse_options opts;
-  opts.max_depth = max_json_depth;
-  json::error_code ec;
-  auto v = json::parse(json::string_view{payload.data(), payload.size()}, ec, &mr, opts);
-  if (ec) return make_error(errc::invalid_json, "payload is not valid JSON: " + ec.message());
-  if (auto bad = check(v)) return make_error(errc::schema_violation, bad->to_string());
-  return caf::none;
+  if (!root_) return validate_json(payload);
+  return detail::check_payload(*root_, payload);
 }
 
 }  // namespace herald

@@ -3,10 +3,10 @@
 // Herald implements the subset itself on Boost.JSON instead of using Debian's valijson
 // (libvalijson-dev 1.0): valijson's validator copies its error path (a vector of strings) for
 // every property and array item it enters, whether or not errors are collected, which
-// measured 46 heap allocations and ~2.3 us per 200-byte OrderPlaced payload. Here a payload is
-// parsed into a per-thread buffer and walked without allocating (~0.5 us), and the same
-// compiled tree serves the compatibility rules (schema/compatibility.hpp). docs/SCHEMAS.md
-// lists the keywords and what each one checks.
+// measured 46 heap allocations per 200-byte OrderPlaced payload (and a DOM to validate). Here
+// a payload is checked while Boost.JSON's SAX parser reads it, without building a document
+// and without allocating, and the same compiled tree serves the compatibility rules
+// (schema/compatibility.hpp). docs/SCHEMAS.md lists the keywords and what each one checks.
 //
 // Lifecycle: compile() builds an immutable tree; copies share it. Thread-safe to use from any
 // number of threads at once (validate() keeps its scratch buffer per thread).
@@ -39,6 +39,9 @@ std::string describe_types(uint8_t types);
 
 /// A number as people write it: 49.99, 1.5, 100 (Boost.JSON would print 4.999E1).
 std::string describe_number(double d);
+
+/// Equal as JSON values: numbers by value (1 == 1.0), objects regardless of key order.
+bool json_equal(const boost::json::value& a, const boost::json::value& b);
 
 /// A value for an error message: numbers as describe_number, the rest as compact JSON, cut
 /// after 40 characters.
@@ -87,13 +90,11 @@ class json_schema {
   /// ("/properties/total/minimum") and what is allowed.
   [[nodiscard]] static caf::expected<json_schema> compile(std::string_view text);
 
-  /// Checks one payload. Not valid JSON: errc::invalid_json; valid JSON that does not match:
-  /// errc::schema_violation with schema_violation::to_string() as text. Allocates only to
-  /// report an error (and for payloads above 64 KiB, which do not fit the scratch buffer).
+  /// Checks one payload in one streaming pass (schema/payload_check.hpp). Not valid JSON:
+  /// errc::invalid_json; valid JSON that does not match: errc::schema_violation with
+  /// schema_violation::to_string() as text. Allocates only to report an error (after a
+  /// thread's first payloads have sized its reused buffers).
   [[nodiscard]] caf::error validate(std::string_view payload) const;
-
-  /// The same on an already parsed value; nullopt when it matches.
-  std::optional<schema_violation> check(const boost::json::value& v) const;
 
   const schema_node& root() const { return *root_; }
   /// The schema as compact JSON text, keys in the order given (what the registry stores and

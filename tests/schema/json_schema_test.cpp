@@ -108,7 +108,7 @@ TEST_CASE("each rule's violation names the field and the rule", "[schema][valida
         "schema_violation: field 'coupon' is not allowed: the schema lists its properties and "
         "has \"additionalProperties\": false (rule 'additionalProperties')");
   CHECK(failure(s, R"([1,2])") ==
-        "schema_violation: the payload: expected object, got array [1,2] (rule 'type')");
+        "schema_violation: the payload: expected object, got array (rule 'type')");
 }
 
 TEST_CASE("string lengths count code points, not bytes", "[schema][validate]") {
