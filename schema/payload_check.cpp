@@ -49,7 +49,10 @@ class checker {
   static constexpr std::size_t max_string_size = std::size_t(-1);
   using ec_t = json::error_code;
 
-  checker(const schema_node& root, scratch& s) : root_(&root), s_(s) { s_.depth = 0; }
+  checker(const schema_node& root, scratch& s) : root_(&root), s_(s) {
+    s_.depth = 0;  // a payload that failed may have left both behind
+    s_.text.clear();
+  }
 
   std::optional<schema_violation> violation;
 
