@@ -59,7 +59,11 @@ producer_stats producer_core::stats() const {
   return stats_;
 }
 
-caf::error producer_core::check(const event& ev) const {
+std::shared_ptr<const schema_catalog> producer_core::schemas() const {
+  return schemas_ ? schemas_->load_if_used() : nullptr;
+}
+
+caf::error producer_core::check(const event& ev, const schema_catalog* schemas) const {
   if (ev.topic().empty())
     return make_error(errc::invalid_event,
                       "event has no topic; build it with "
@@ -72,6 +76,8 @@ caf::error producer_core::check(const event& ev) const {
     return make_error(errc::invalid_event,
                       "event has no id; create events with "
                       "event::builder{...}.build()");
+  // A registered schema checks the syntax too: one parse, not two.
+  if (schemas && schemas->governs(ev)) return schemas->validate(ev);
   if (opts_.validate_json && !ev.is_tombstone()) {
     if (auto err = validate_json(ev.payload()))
       return make_error(errc::invalid_json, "event " + std::string{ev.id_text()} + " (" +
@@ -210,13 +216,13 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
 }
 
 caf::error producer_core::publish_async(const event& ev) {
-  if (auto err = check(ev)) return err;
+  if (auto err = check(ev, schemas().get())) return err;
   lock_t lk{mtx_};
   return enqueue(lk, ev, nullptr, 0, clock::now() + opts_.send_timeout);
 }
 
 caf::error producer_core::publish_async(const event& ev, completion done) {
-  if (auto err = check(ev)) return err;
+  if (auto err = check(ev, schemas().get())) return err;
   auto w = std::make_shared<sync_waiter>();
   w->acks.resize(1);
   w->remaining = 1;
@@ -257,7 +263,7 @@ caf::expected<std::vector<publish_ack>> producer_core::await(lock_t& lk, sync_wa
 }
 
 caf::expected<publish_ack> producer_core::publish(const event& ev) {
-  if (auto err = check(ev)) return err;
+  if (auto err = check(ev, schemas().get())) return err;
   auto w = std::make_shared<sync_waiter>();
   w->acks.resize(1);
   w->remaining = 1;
@@ -269,8 +275,9 @@ caf::expected<publish_ack> producer_core::publish(const event& ev) {
 }
 
 caf::expected<std::vector<publish_ack>> producer_core::publish(const std::vector<event>& evs) {
+  auto cat = schemas();
   for (size_t i = 0; i < evs.size(); ++i)
-    if (auto err = check(evs[i]))
+    if (auto err = check(evs[i], cat.get()))
       return make_error(static_cast<errc>(err.code()), "event " + std::to_string(i) +
                                                            " of the batch: " + describe(err) +
                                                            "; nothing of the batch was published");

@@ -37,6 +37,7 @@
 #include "messages/partition.hpp"
 #include "messages/record_batch.hpp"
 #include "messages/topic.hpp"
+#include "schema/catalog.hpp"
 
 namespace herald {
 
@@ -48,6 +49,7 @@ struct producer_options {
   std::chrono::milliseconds send_timeout{30000};  ///< longest a publish blocks for space
   std::chrono::milliseconds ack_timeout{30000};   ///< longest publish()/flush() wait for acks
   bool validate_json = true;                      ///< check payloads with Boost.JSON before sending
+                                                  ///< (schema validation is the registry's setting)
 };
 
 /// Where one published event went.
@@ -84,13 +86,19 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   void set_registry(caf::actor registry) { registry_ = std::move(registry); }
   const caf::actor& registry() const { return registry_; }
 
+  /// Where to find the registered schemas: events whose type has one are checked against the
+  /// version they name (schema/catalog.hpp) instead of only for JSON syntax. Without it (the
+  /// dead-letter producer), payloads are only checked for syntax. Call before start().
+  void set_schemas(std::shared_ptr<catalog_handle> schemas) { schemas_ = std::move(schemas); }
+
   /// Spawns the producer's actor. Call once, before publishing.
   void start();
 
   /// Checks `ev`, encodes it into its partition's open batch and returns. The
   /// acknowledgement is counted (see flush()). Blocks only while the partition's buffer is
-  /// full. Errors: invalid_event, invalid_json, event_too_large, unknown_topic, timeout,
-  /// producer_closed. On error nothing of `ev` was accepted.
+  /// full. Errors: invalid_event, invalid_json, schema_violation, unknown_schema,
+  /// event_too_large, unknown_topic, timeout, producer_closed. On error nothing of `ev` was
+  /// accepted.
   [[nodiscard]] caf::error publish_async(const event& ev);
 
   /// Publishes `ev` and waits for the broker's acknowledgement.
@@ -172,7 +180,10 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
     uint64_t sticky_seq = 0;  // that lane's next_seq when chosen: moves on once it ships
   };
 
-  caf::error check(const event& ev) const;
+  /// The registry's current snapshot, null while no type has a schema (take it once per
+  /// publish call).
+  std::shared_ptr<const schema_catalog> schemas() const;
+  caf::error check(const event& ev, const schema_catalog* schemas) const;
   caf::expected<topic_entry*> topic_for(lock_t& lk, std::string_view name);
   caf::error enqueue(lock_t& lk, const event& ev, const std::shared_ptr<sync_waiter>& w,
                      uint32_t slot, clock::time_point deadline);
@@ -191,6 +202,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   metadata_fn metadata_;
   caf::actor actor_;
   caf::actor registry_;
+  std::shared_ptr<catalog_handle> schemas_;
 
   mutable adaptive_mutex mtx_;
   std::condition_variable_any cv_;

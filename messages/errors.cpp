@@ -33,6 +33,10 @@ const char* to_string(errc x) {
     case errc::escalated: return "escalated";
     case errc::version_conflict: return "version_conflict";
     case errc::command_rejected: return "command_rejected";
+    case errc::invalid_schema: return "invalid_schema";
+    case errc::incompatible_schema: return "incompatible_schema";
+    case errc::schema_violation: return "schema_violation";
+    case errc::unknown_schema: return "unknown_schema";
   }
   return "unknown_error_code";
 }

@@ -35,6 +35,10 @@ enum class errc : uint8_t {
   escalated,                ///< a supervisor gave up restarting a child and stopped
   version_conflict,         ///< an entity command expected another version than the current
   command_rejected,         ///< an entity's command handler refused the command
+  invalid_schema,           ///< a JSON schema that is malformed or outside the supported subset
+  incompatible_schema,      ///< a schema version that breaks its type's compatibility mode
+  schema_violation,         ///< a payload that does not match its registered schema version
+  unknown_schema,           ///< an event type or schema version that is not registered
 };
 
 /// The name of the code, e.g. "unknown_topic".

@@ -200,6 +200,15 @@ class event_view {
   /// An owned copy that outlives the delivery.
   event to_event() const;
 
+  /// The same event with another payload and schema version; `payload` must outlive the
+  /// copy. How an upcast event reaches a handler as the version it expects.
+  event_view with_payload(std::string_view payload, uint32_t schema_version) const {
+    auto v = *this;
+    v.payload_ = payload;
+    v.schema_version_ = schema_version;
+    return v;
+  }
+
  private:
   friend class batch_cursor;
   friend class batch_builder;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "actors/restart_policy.hpp"
 #include "actors/topic_registry.hpp"
 #include "messages/group.hpp"
+#include "schema/upcaster.hpp"
 #include "storage/disk_options.hpp"
 #include "storage/log_storage.hpp"
 
@@ -76,6 +78,13 @@ struct subscribe_options {
                                  .multiplier = 2.0,
                                  .max = std::chrono::milliseconds{1000},
                                  .jitter = 0.2};
+  /// Event type -> the schema version the handler is written for. An older event of such a
+  /// type reaches the handler upcast by `upcasters` (and checked against that version when it
+  /// is registered); a newer one fails like a handler error (retries, then a dead letter),
+  /// since nothing downcasts. Function handlers only. docs/SCHEMAS.md, "Upcasting".
+  std::map<std::string, uint32_t, std::less<>> expected_versions;
+  /// The steps v(n) -> v(n+1) per event type (schema/upcaster.hpp).
+  upcaster_set upcasters;
 };
 
 /// Which dead letters runtime::redrive() republishes. Both empty: all of them.

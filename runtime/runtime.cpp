@@ -79,6 +79,8 @@ struct runtime::impl {
   std::vector<std::string> services;
   /// Processed-id sets of idempotent groups, by group.
   std::map<std::string, std::shared_ptr<group_ids>> idempotence;
+  /// Made once the broker runs (it replays `_schemas`); producers share its catalog handle.
+  std::unique_ptr<schema_registry> schemas;
 
   template <class T, class... Ts>
   caf::expected<T> call(const caf::actor& dest, Ts&&... xs) {
@@ -141,6 +143,12 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   // sequence): random high bits, a counter below.
   std::random_device rd;
   impl_->producer_id_base = (static_cast<uint64_t>(rd()) << 32) & 0x7FFFFFFF00000000ull;
+  impl_->schemas = std::make_unique<schema_registry>(*this);
+  if (auto err = impl_->schemas->load()) {
+    (void)shutdown();  // stop the broker, or destroying the actor system would wait for it
+    throw std::runtime_error("cannot rebuild the schema registry from '" +
+                             std::string{schemas_topic} + "': " + describe(err));
+  }
   logger()->info("event=runtime_started workers={}", threads);
 }
 
@@ -158,6 +166,9 @@ const caf::actor& runtime::registry() const {
 }
 const runtime_config& runtime::config() const {
   return impl_->cfg;
+}
+schema_registry& runtime::schemas() {
+  return *impl_->schemas;
 }
 bool runtime::shutting_down() const {
   return impl_->stopping.load();
@@ -229,6 +240,7 @@ producer runtime::make_producer(producer_options opts) {
   };
   auto core = std::make_shared<producer_core>(*impl_->sys, id, opts, std::move(md));
   core->set_registry(impl_->registry);
+  if (impl_->schemas) core->set_schemas(impl_->schemas->handle());
   core->start();
   if (impl_->stopping.load()) core->close();
   std::lock_guard<std::mutex> guard{impl_->mtx};
@@ -277,6 +289,16 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
     return make_error(errc::invalid_config,
                       "idempotence_window " + std::to_string(opts.idempotence_window) +
                           " is over the limit of 2^32 ids per partition: choose a smaller one");
+  if (!opts.expected_versions.empty()) {
+    if (!fn)
+      return make_error(errc::invalid_argument,
+                        "expected_versions needs a function handler; a handler written as an "
+                        "actor reads whole deliveries and upcasts itself");
+    for (auto& [type, version] : opts.expected_versions)
+      if (auto err = opts.upcasters.check_chain(type, version)) return err;
+    fn = upcasting_handler(std::move(fn), opts.expected_versions, opts.upcasters,
+                           impl_->schemas->handle());
+  }
   std::vector<topic_metadata> mds;
   for (auto& t : topics) {
     auto md = topic(t);

@@ -24,6 +24,7 @@
 #include "messages/topic.hpp"
 #include "runtime/config.hpp"
 #include "runtime/producer.hpp"
+#include "runtime/schema_registry.hpp"
 #include "runtime/subscription.hpp"
 
 namespace caf {
@@ -111,6 +112,12 @@ class runtime {
     int64_t total = 0;
   };
   [[nodiscard]] caf::expected<lag_info> group_lag(const std::string& group);
+
+  // -- schemas ----------------------------------------------------------------------------
+
+  /// The schema registry: JSON schemas per event type and version, compatibility modes,
+  /// producer-side validation (runtime/schema_registry.hpp, docs/SCHEMAS.md).
+  schema_registry& schemas();
 
   // -- dead letters and supervision ---------------------------------------------------------
 
