@@ -94,7 +94,8 @@ void member_instruments::flush(size_t mailbox_depth) {
     handler_->add(latency_);
     latency_.clear();
   }
-  if (mailbox_) mailbox_->depth.store(static_cast<int64_t>(mailbox_depth), std::memory_order_relaxed);
+  if (mailbox_)
+    mailbox_->depth.store(static_cast<int64_t>(mailbox_depth), std::memory_order_relaxed);
   if (tracer_ && !spans_.empty()) {
     tracer_->record(std::move(spans_));
     spans_.clear();

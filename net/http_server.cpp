@@ -1,8 +1,8 @@
 #include "net/http_server.hpp"
 
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -77,10 +77,9 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     parser_->body_limit(max_body);
     stream_.expires_after(idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->on_read(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -138,12 +137,12 @@ void accept(http_server::impl* srv) {
 http_server::http_server(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 
 caf::expected<std::unique_ptr<http_server>> http_server::start(const std::string& address,
-                                                                uint16_t port) {
+                                                               uint16_t port) {
   beast::error_code ec;
   auto addr = asio::ip::make_address(address, ec);
   if (ec)
-    return make_error(errc::invalid_config, "http address '" + address +
-                                                "' is not an IP address (" + ec.message() + ")");
+    return make_error(errc::invalid_config,
+                      "http address '" + address + "' is not an IP address (" + ec.message() + ")");
   auto p = std::make_shared<impl>();
   tcp::endpoint ep{addr, port};
   auto fail = [&](const char* what) {
@@ -159,7 +158,9 @@ caf::expected<std::unique_ptr<http_server>> http_server::start(const std::string
   p->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail("listen on");
   accept(p.get());
-  p->thread = std::thread{[io = &p->io] { io->run(); }};
+  p->thread = std::thread{[io = &p->io] {
+    io->run();
+  }};
   return std::unique_ptr<http_server>{new http_server(std::move(p))};
 }
 

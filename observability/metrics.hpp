@@ -38,7 +38,7 @@ struct partition_cells {
 /// One (group, topic, partition): the coordinator writes `committed`, the owning member the
 /// rest, per delivery.
 struct group_partition_cells {
-  std::atomic<int64_t> committed{-1};      ///< -1: nothing committed yet
+  std::atomic<int64_t> committed{-1};       ///< -1: nothing committed yet
   std::atomic<int64_t> delivered_next{-1};  ///< after the highest offset ever delivered
   std::atomic<int64_t> handled{0};
   std::atomic<int64_t> redeliveries{0};  ///< events handed to the handler again
@@ -47,9 +47,9 @@ struct group_partition_cells {
 
 /// Handler latency buckets in nanoseconds (upper bounds, Prometheus `le`), then +Inf.
 inline constexpr std::array<int64_t, 18> latency_bounds_ns = {
-    1'000,      2'500,      5'000,       10'000,      25'000,      50'000,
-    100'000,    250'000,    500'000,     1'000'000,   2'500'000,   5'000'000,
-    10'000'000, 25'000'000, 50'000'000,  100'000'000, 1'000'000'000, 10'000'000'000};
+    1'000,      2'500,      5'000,      10'000,      25'000,        50'000,
+    100'000,    250'000,    500'000,    1'000'000,   2'500'000,     5'000'000,
+    10'000'000, 25'000'000, 50'000'000, 100'000'000, 1'000'000'000, 10'000'000'000};
 
 /// A histogram a member fills for one delivery without atomics, then adds to the shared one.
 struct local_histogram {
@@ -92,8 +92,7 @@ struct metrics_snapshot {
   struct partition_row {
     std::string topic;
     int32_t partition;
-    int64_t events_in, bytes_in, batches_in, log_start, log_end, retained_events,
-        retained_bytes;
+    int64_t events_in, bytes_in, batches_in, log_start, log_end, retained_events, retained_bytes;
   };
   struct group_row {
     std::string group;

@@ -136,10 +136,11 @@ caf::expected<std::shared_ptr<tracer>> tracer::open(const tracing_options& opts)
 tracer::tracer(std::FILE* f, std::string path, double rate)
     : file_(f),
       path_(std::move(path)),
-      threshold_(rate >= 1.0 ? ~uint64_t{0}
-                             : static_cast<uint64_t>(rate * 18446744073709551616.0)),
+      threshold_(rate >= 1.0 ? ~uint64_t{0} : static_cast<uint64_t>(rate * 18446744073709551616.0)),
       all_(rate >= 1.0) {
-  thread_ = std::thread{[this] { run(); }};
+  thread_ = std::thread{[this] {
+    run();
+  }};
 }
 
 tracer::~tracer() {

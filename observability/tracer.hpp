@@ -47,7 +47,7 @@ struct span {
   std::string topic;
   int32_t partition = -1;
   int64_t offset = -1;
-  std::string group;  ///< deliver, handle
+  std::string group;    ///< deliver, handle
   int32_t attempt = 0;  ///< handle: 1 for the first call
   std::string event_type;
   std::string event_id;
