@@ -1,5 +1,6 @@
 #include "base/logging.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -61,6 +62,25 @@ bool is_number(std::string_view s) {
   return true;
 }
 
+/// Where the quoted value starting at `from` ends. Values such as error texts may hold quotes
+/// of their own, unescaped: the closing quote is the first one followed by the end or by
+/// " key=", else the last one.
+size_t closing_quote(std::string_view text, size_t from) {
+  size_t last = std::string_view::npos;
+  for (size_t q = text.find('"', from); q != std::string_view::npos; q = text.find('"', q + 1)) {
+    if (q > 0 && text[q - 1] == '\\') continue;
+    last = q;
+    if (q + 1 == text.size()) return q;
+    if (text[q + 1] != ' ') continue;
+    size_t k = q + 2;
+    while (k < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[k])) || text[k] == '_' || text[k] == '.'))
+      ++k;
+    if (k > q + 2 && k < text.size() && text[k] == '=') return q;
+  }
+  return last == std::string_view::npos ? text.size() : last;
+}
+
 /// Turns the key=value message of a Herald line into JSON fields: `k=v` and `k="quoted \"v\""`
 /// become "k":"v" (integers stay numbers); words that are no pair go to "msg".
 class json_formatter final : public spdlog::formatter {
@@ -101,12 +121,12 @@ class json_formatter final : public spdlog::formatter {
       std::string value;
       bool quoted = v < text.size() && text[v] == '"';
       if (quoted) {
-        ++v;
-        while (v < text.size() && text[v] != '"') {
-          if (text[v] == '\\' && v + 1 < text.size()) ++v;
-          value += text[v++];
+        auto close = closing_quote(text, v + 1);
+        for (size_t k = v + 1; k < close; ++k) {
+          if (text[k] == '\\' && k + 1 < close) ++k;
+          value += text[k];
         }
-        ++v;  // closing quote
+        v = close + 1;
       } else {
         size_t e = text.find(' ', v);
         if (e == std::string_view::npos) e = text.size();
