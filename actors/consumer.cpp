@@ -59,7 +59,8 @@ void progress(self_ptr self, const topic_partition& tp, owned_t& o) {
     o.cells->handled.fetch_add(o.handled, std::memory_order_relaxed);
     o.handled = 0;
   }
-  self->state.inst.flush(self->mailbox().size());
+  auto& inst = self->state.inst;
+  inst.flush(inst.metrics_on() ? self->mailbox().size() : 0);
 }
 
 void arm_timer(self_ptr self) {
@@ -119,7 +120,8 @@ bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, rec
           "group={} member={} topic={} partition={} offset={} event_id={} "
           "correlation_id={} event=handler_failed attempt={} action={} error=\"{}\"",
           args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
-          v.correlation_id(), attempt, verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
+          v.correlation_id(), attempt,
+          verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
       if (verdict == retry_stm::outcome::retry_later) {
         probe.retries.fetch_add(1, std::memory_order_relaxed);
         arm_timer(self);

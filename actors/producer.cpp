@@ -128,7 +128,8 @@ bool producer_core::full(const lane& l) const {
 void producer_core::seal_and_send(lane& l) {
   auto count = static_cast<int32_t>(l.open.count());
   auto batch = l.open.seal(id_, l.next_seq);
-  l.inflight.push_back({l.next_seq, count, std::move(l.open_waiters), std::move(l.open_spans), batch});
+  l.inflight.push_back(
+      {l.next_seq, count, std::move(l.open_waiters), std::move(l.open_spans), batch});
   l.open_waiters.clear();
   l.open_spans.clear();
   ++l.next_seq;

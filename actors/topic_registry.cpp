@@ -20,7 +20,11 @@ using self_ptr = registry_actor_t*;
 
 caf::actor spawn_partition(self_ptr self, const topic_metadata& md, partition_id p,
                            std::shared_ptr<partition_store> store) {
-  partition_args args{md.name,         p, md.config, std::move(store), self->state.options.partition,
+  partition_args args{md.name,
+                      p,
+                      md.config,
+                      std::move(store),
+                      self->state.options.partition,
                       self->state.options.obs};
   auto a = self->spawn(partition_actor, std::move(args));
   self->monitor(a);

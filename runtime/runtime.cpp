@@ -47,8 +47,9 @@ caf::error validate(const runtime_config& cfg) {
   if (o.http_port < -1 || o.http_port > 65535)
     return bad("observability.http_port must be -1 (off), 0 (any free port) or a port number");
   if (!(o.tracing.sample >= 0.0 && o.tracing.sample <= 1.0))
-    return bad("observability.tracing.sample must be between 0 and 1 (the fraction of flows "
-               "traced)");
+    return bad(
+        "observability.tracing.sample must be between 0 and 1 (the fraction of flows "
+        "traced)");
   auto& p = cfg.producer;
   if (p.batch_max_events < 1) return bad("producer.batch_max_events must be at least 1");
   if (p.batch_max_bytes < 1024 ||
@@ -173,7 +174,7 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
 runtime::~runtime() {
   (void)shutdown();
   impl_->registry = nullptr;
-  impl_->sys.reset();  // waits for every actor to terminate
+  impl_->sys.reset();         // waits for every actor to terminate
   impl_->obs.tracer.reset();  // writes what is left and closes the file
 }
 
