@@ -7,10 +7,9 @@ namespace herald {
 namespace {
 
 caf::error no_core() {
-  return make_error(errc::producer_closed,
-                    "this producer handle is empty (moved from or "
-                    "default-constructed); get one from "
-                    "runtime::make_producer()");
+  return make_error(errc::producer_closed, "this producer handle is empty (moved from or "
+                                           "default-constructed); get one from "
+                                           "runtime::make_producer()");
 }
 
 }  // namespace
@@ -23,9 +22,7 @@ producer& producer::operator=(producer&& other) noexcept {
   return *this;
 }
 
-producer::~producer() {
-  close();
-}
+producer::~producer() { close(); }
 
 caf::expected<publish_ack> producer::publish(const event& ev) {
   if (!core_) return no_core();
@@ -54,12 +51,8 @@ void producer::close() {
   }
 }
 
-producer_stats producer::stats() const {
-  return core_ ? core_->stats() : producer_stats{};
-}
+producer_stats producer::stats() const { return core_ ? core_->stats() : producer_stats{}; }
 
-producer_id producer::id() const {
-  return core_ ? core_->id() : producer_id{};
-}
+producer_id producer::id() const { return core_ ? core_->id() : producer_id{}; }
 
 }  // namespace herald
