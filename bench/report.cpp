@@ -40,8 +40,9 @@ std::string workload_result::to_json() const {
   if (workload == "W1")
     fmt::format_to(it,
                    R"(,"metrics":"{}","tracing":"{}","trace_spans":{},"trace_file_mb":{:.1f},)"
-                   R"("ratio_to_metrics_off":{})",
-                   metrics, tracing, trace_spans, trace_file_mb, ratio(e2e_eps, metrics_off_eps));
+                   R"("cpu_ns_per_event":{:.0f},"ratio_to_metrics_off":{})",
+                   metrics, tracing, trace_spans, trace_file_mb, cpu_ns_per_event,
+                   ratio(e2e_eps, metrics_off_eps));
   if (durable) {
     auto& d = *durable;
     fmt::format_to(

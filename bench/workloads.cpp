@@ -1,5 +1,6 @@
 #include "bench/workloads.hpp"
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -91,6 +92,16 @@ const std::vector<std::string>& durability_policies() {
 }
 
 namespace {
+
+/// CPU time of the whole process (all threads), user + system, in nanoseconds.
+int64_t process_cpu_ns() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& tv) {
+    return int64_t{tv.tv_sec} * 1'000'000'000 + tv.tv_usec * 1000;
+  };
+  return ns(ru.ru_utime) + ns(ru.ru_stime);
+}
 
 std::string fmt_percent(double rate) {
   char buf[16];
@@ -294,6 +305,7 @@ workload_result run_memory(const std::string& name, uint64_t n, const run_option
     cfg.observability.tracing = {trace_dir + "/spans.jsonl", opts.trace_sample};
   }
   workload_result r;
+  auto cpu0 = process_cpu_ns();
   try {
     runtime rt{cfg};
     std::vector<std::unique_ptr<member_probe>> probes;
@@ -303,6 +315,7 @@ workload_result run_memory(const std::string& name, uint64_t n, const run_option
     if (!trace_dir.empty()) remove_scratch_dir(trace_dir);
     throw;
   }
+  r.cpu_ns_per_event = static_cast<double>(process_cpu_ns() - cpu0) / static_cast<double>(n);
   r.metrics = opts.metrics ? "on" : "off";
   r.metrics_off_eps = opts.metrics_off_eps;
   if (!trace_dir.empty()) {

@@ -51,7 +51,10 @@ struct workload_result {
   /// W1 observability variants: metrics "on"/"off", tracing "off", "1%" or "on".
   std::string metrics = "on";
   std::string tracing = "off";
-  int64_t trace_spans = 0;     ///< spans the tracer recorded
+  int64_t trace_spans = 0;  ///< spans the tracer recorded
+  /// CPU time (user + system, every thread) per event over the run: less disturbed than
+  /// throughput by other processes on a busy machine. 0: not measured.
+  double cpu_ns_per_event = 0;
   double trace_file_mb = 0;    ///< size of the trace file at the end
   double metrics_off_eps = 0;  ///< e2e_eps of W1 with metrics off in this invocation; 0: unknown
   std::optional<durable_figures> durable;
