@@ -155,8 +155,12 @@ tracer::~tracer() {
 
 void tracer::record(std::vector<span>&& spans) {
   if (spans.empty()) return;
-  recorded_.fetch_add(static_cast<int64_t>(spans.size()), std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
+  if (pending_.size() >= max_pending) {
+    dropped_.fetch_add(static_cast<int64_t>(spans.size()), std::memory_order_relaxed);
+    return;
+  }
+  recorded_.fetch_add(static_cast<int64_t>(spans.size()), std::memory_order_relaxed);
   if (pending_.empty())
     pending_ = std::move(spans);
   else
@@ -165,8 +169,12 @@ void tracer::record(std::vector<span>&& spans) {
 }
 
 void tracer::record(span&& s) {
-  recorded_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> guard{mtx_};
+  if (pending_.size() >= max_pending) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  recorded_.fetch_add(1, std::memory_order_relaxed);
   pending_.push_back(std::move(s));
 }
 

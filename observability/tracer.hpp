@@ -93,6 +93,11 @@ class tracer {
   void flush();
 
   int64_t recorded() const { return recorded_.load(std::memory_order_relaxed); }
+  /// Spans dropped because the writer fell max_pending behind (the disk is slower than the
+  /// traffic at this sampling rate).
+  int64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  /// Spans waiting for the writer beyond which new ones are dropped (about 300 MB).
+  static constexpr size_t max_pending = 1 << 20;
   const std::string& file() const { return path_; }
 
  private:
@@ -112,6 +117,7 @@ class tracer {
   uint64_t flush_done_ = 0;
   std::condition_variable flushed_;
   std::atomic<int64_t> recorded_{0};
+  std::atomic<int64_t> dropped_{0};
   std::string line_;
   std::thread thread_;
 };

@@ -592,6 +592,11 @@ caf::error runtime::shutdown() {
   // The supervision tree last: it stops whatever is still below it, in reverse start order.
   if (impl_->root) caf::anon_send_exit(impl_->root, caf::exit_reason::user_shutdown);
   flush_traces();
+  if (auto& t = impl_->obs.tracer; t && t->dropped() > 0)
+    logger()->warn(
+        "event=spans_dropped spans={} file={} reason=\"the trace writer fell {} spans behind\" "
+        "action=\"lower observability.tracing.sample or write the file to a faster disk\"",
+        t->dropped(), t->file(), obs::tracer::max_pending);
   logger()->info("event=runtime_stopped");
   return first;
 }
