@@ -148,8 +148,15 @@ void observe_append(self_ptr self, const append_batch& msg, const append_ack& ac
   event_view v;
   batch_cursor cur{*msg.batch, ack.base, st.topic, st.partition};
   while (!cur.done()) {
+    // Only sampled records carry a traceparent: read its length in the record's prefix and
+    // skip the others without decoding them.
+    auto tp_len =
+        format::load<uint16_t>(msg.batch->data() + cur.position() + format::r_traceparent_len);
+    if (tp_len == 0) {
+      cur.skip();
+      continue;
+    }
     cur.next(v);
-    if (v.traceparent().empty()) continue;
     auto tc = obs::trace_context::parse(v.traceparent());
     if (!tc || !tc->sampled()) continue;
     if (end_ns == 0) end_ns = obs::unix_ns();
