@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include "observability/text.hpp"
 
 namespace herald::obs {
@@ -228,85 +231,48 @@ std::string to_prometheus(const metrics_snapshot& s) {
 }
 
 std::string to_json(const metrics_snapshot& s) {
-  std::string out = "{\"partitions\":[";
-  auto field = [&](const char* k, auto v, bool comma = true) {
-    if (comma) out += ',';
-    out += '"';
-    out += k;
-    out += "\":";
-    num(out, v);
-  };
-  bool first = true;
-  for (auto& r : s.partitions) {
-    out += first ? "{" : ",{";
-    first = false;
-    out += "\"topic\":";
-    json_quote(out, r.topic);
-    field("partition", int64_t{r.partition});
-    field("events_in", r.events_in);
-    field("bytes_in", r.bytes_in);
-    field("batches_in", r.batches_in);
-    field("log_start_offset", r.log_start);
-    field("log_end_offset", r.log_end);
-    field("retained_events", r.retained_events);
-    field("retained_bytes", r.retained_bytes);
-    out += '}';
-  }
-  out += "],\"groups\":[";
-  first = true;
-  for (auto& r : s.groups) {
-    out += first ? "{" : ",{";
-    first = false;
-    out += "\"group\":";
-    json_quote(out, r.group);
-    out += ",\"topic\":";
-    json_quote(out, r.topic);
-    field("partition", int64_t{r.partition});
-    field("committed_offset", r.committed);
-    field("lag_events", r.lag_events);
-    field("lag_seconds", r.lag_seconds);
-    field("handled", r.handled);
-    field("redeliveries", r.redeliveries);
-    field("dead_letters", r.dead_letters);
-    out += '}';
-  }
-  out += "],\"handlers\":[";
-  first = true;
+  namespace json = boost::json;
+  json::object out;
+  auto& parts = out["partitions"].emplace_array();
+  for (auto& r : s.partitions)
+    parts.push_back(json::object{{"topic", r.topic},
+                                 {"partition", r.partition},
+                                 {"events_in", r.events_in},
+                                 {"bytes_in", r.bytes_in},
+                                 {"batches_in", r.batches_in},
+                                 {"log_start_offset", r.log_start},
+                                 {"log_end_offset", r.log_end},
+                                 {"retained_events", r.retained_events},
+                                 {"retained_bytes", r.retained_bytes}});
+  auto& groups = out["groups"].emplace_array();
+  for (auto& r : s.groups)
+    groups.push_back(json::object{{"group", r.group},
+                                  {"topic", r.topic},
+                                  {"partition", r.partition},
+                                  {"committed_offset", r.committed},
+                                  {"lag_events", r.lag_events},
+                                  {"lag_seconds", r.lag_seconds},
+                                  {"handled", r.handled},
+                                  {"redeliveries", r.redeliveries},
+                                  {"dead_letters", r.dead_letters}});
+  auto& handlers = out["handlers"].emplace_array();
   for (auto& h : s.handlers) {
-    out += first ? "{" : ",{";
-    first = false;
-    out += "\"group\":";
-    json_quote(out, h.group);
-    field("count", h.count);
-    field("sum_seconds", h.sum_seconds);
-    field("failures", h.failures);
-    out += ",\"buckets\":[";
+    json::array buckets;
     for (size_t i = 0; i < h.buckets.size(); ++i) {
-      if (i) out += ',';
-      out += "{\"le\":";
-      if (i < latency_bounds_ns.size())
-        num(out, static_cast<double>(latency_bounds_ns[i]) / 1e9);
-      else
-        out += "\"+Inf\"";
-      field("count", h.buckets[i]);
-      out += '}';
+      json::value le = "+Inf";
+      if (i < latency_bounds_ns.size()) le = static_cast<double>(latency_bounds_ns[i]) / 1e9;
+      buckets.push_back(json::object{{"le", le}, {"count", h.buckets[i]}});
     }
-    out += "]}";
+    handlers.push_back(json::object{{"group", h.group},
+                                    {"count", h.count},
+                                    {"sum_seconds", h.sum_seconds},
+                                    {"failures", h.failures},
+                                    {"buckets", std::move(buckets)}});
   }
-  out += "],\"mailboxes\":[";
-  first = true;
-  for (auto& m : s.mailboxes) {
-    out += first ? "{" : ",{";
-    first = false;
-    out += "\"kind\":";
-    json_quote(out, m.kind);
-    out += ",\"actor\":";
-    json_quote(out, m.actor);
-    field("depth", m.depth);
-    out += '}';
-  }
-  out += "]}";
-  return out;
+  auto& mailboxes = out["mailboxes"].emplace_array();
+  for (auto& m : s.mailboxes)
+    mailboxes.push_back(json::object{{"kind", m.kind}, {"actor", m.actor}, {"depth", m.depth}});
+  return json::serialize(out);
 }
 
 }  // namespace herald::obs
