@@ -6,6 +6,7 @@
 #include "messages/event.hpp"
 #include "messages/group.hpp"
 #include "messages/topic.hpp"
+#include "observability/trace_tree.hpp"
 #include "runtime/config.hpp"
 #include "runtime/producer.hpp"
 #include "runtime/runtime.hpp"
