@@ -84,7 +84,7 @@ struct partition_state {
   int64_t appended_batches = 0;
   std::shared_ptr<obs::partition_cells> cells;  ///< null: metrics off
   std::shared_ptr<obs::mailbox_cell> mailbox;
-  std::shared_ptr<obs::tracer> tracer;          ///< null: tracing off
+  std::shared_ptr<obs::tracer> tracer;  ///< null: tracing off
 };
 
 using partition_actor_t = caf::stateful_actor<partition_state>;

@@ -239,7 +239,8 @@ caf::error batch_builder::add(const event& ev, const lineage& lin) {
   if (lin.traceparent.size() > limits::max_string)
     return field_too_long("traceparent", lin.traceparent.size());
   if (ev.headers_.size() > limits::max_headers)
-    return make_error(errc::invalid_event, "too many headers: " + std::to_string(ev.headers_.size()));
+    return make_error(errc::invalid_event,
+                      "too many headers: " + std::to_string(ev.headers_.size()));
   size_t header_bytes = 0;
   for (auto& h : ev.headers_) {
     if (h.key.size() > limits::max_string) return field_too_long("header key", h.key.size());
