@@ -251,3 +251,41 @@ TEST_CASE("a port that is taken is a clear configuration error", "[runtime][metr
     CHECK(std::string{e.what()}.find(std::to_string(first.http_port())) != std::string::npos);
   }
 }
+
+TEST_CASE("retries count as redeliveries, given-up events as dead letters", "[runtime][metrics]") {
+  runtime rt{test::quiet_config()};
+  REQUIRE(rt.create_topic("orders", {.partitions = 1}));
+  subscribe_options opts;
+  opts.retry.max_attempts = 2;
+  opts.retry.backoff.delays = {std::chrono::milliseconds{1}};
+  std::atomic<int> handled{0};
+  auto sub = rt.subscribe(
+      "orders", "billing",
+      [&](const event_view& e, handler_context& ctx) -> caf::error {
+        // Every event fails its first attempt; POISON fails both.
+        if (ctx.attempt() == 1 || e.key() == "POISON")
+          return make_error(errc::handler_failed, "not yet");
+        ++handled;
+        return caf::none;
+      },
+      opts);
+  REQUIRE(sub);
+  auto p = rt.make_producer();
+  publish_n(p, "orders", 0, 10);
+  REQUIRE_FALSE(p.publish_async(test::order("orders", "POISON", 10)));
+  REQUIRE_FALSE(p.publish_async(test::order("orders", "POISON", 11)));
+  REQUIRE_FALSE(p.flush());
+  REQUIRE(test::wait_until([&] { return handled == 10 && sub->probe().dead_letters.load() == 2; }));
+  auto snap = rt.metrics_snapshot();
+  bool found = false;
+  for (auto& g : snap.groups) {
+    if (g.group != "billing" || g.topic != "orders") continue;
+    found = true;
+    CHECK(g.handled == 10);
+    CHECK(g.redeliveries == 12);  // every event's second attempt
+    CHECK(g.dead_letters == 2);
+  }
+  CHECK(found);
+  for (auto& h : snap.handlers)
+    if (h.group == "billing") CHECK(h.failures == 14);
+}
