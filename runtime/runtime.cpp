@@ -128,6 +128,9 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
     impl_->obs.tracer = std::move(*t);
   }
   c.broker.obs = impl_->obs;
+  // Before any actor: a port that is taken fails the constructor with nothing to stop. A
+  // scrape that comes before the broker is up gets empty figures.
+  if (c.observability.http_port >= 0) start_http();
   if (!c.storage && !c.data_dir.empty()) {
     auto disk = std::make_shared<disk_storage_factory>(c.data_dir, c.disk);
     if (auto store = disk->offsets(); store && !c.broker.coordinator.offsets)
@@ -164,7 +167,6 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   // sequence): random high bits, a counter below.
   std::random_device rd;
   impl_->producer_id_base = (static_cast<uint64_t>(rd()) << 32) & 0x7FFFFFFF00000000ull;
-  if (c.observability.http_port >= 0) start_http();
   logger()->info("event=runtime_started workers={} metrics={} tracing={} http_port={}", threads,
                  impl_->obs.metrics ? "on" : "off",
                  impl_->obs.tracer ? c.observability.tracing.file : std::string{"off"},
