@@ -55,6 +55,12 @@ void progress(self_ptr self, const topic_partition& tp, owned_t& o) {
     self->send(o.partition, grant_credit{args.group, o.assignment, o.uncredited});
     o.uncredited = 0;
   }
+  if (o.cells && o.handled > 0) {
+    o.cells->handled.fetch_add(o.handled, std::memory_order_relaxed);
+    o.handled = 0;
+  }
+  auto& inst = self->state.inst;
+  inst.flush(inst.metrics_on() ? self->mailbox().size() : 0);
 }
 
 void arm_timer(self_ptr self) {
@@ -86,26 +92,23 @@ bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, rec
       probe.duplicates.fetch_add(1, std::memory_order_relaxed);
     } else {
       handler_context ctx{args.group, args.member, attempt};
-      try {
-        err = args.fn(v, ctx);
-      } catch (const std::exception& e) {
-        err = make_error(errc::handler_failed, std::string{"handler threw: "} + e.what());
-      } catch (...) {
-        err = make_error(errc::handler_failed, "handler threw a non-standard exception");
-      }
+      if (attempt > 1 && o.cells) o.cells->redeliveries.fetch_add(1, std::memory_order_relaxed);
+      err = self->state.inst.call(args.fn, v, ctx);
       if (!err) {
         if (o.ids) o.ids->insert(v.id());
         probe.handled.fetch_add(1, std::memory_order_relaxed);
+        ++o.handled;
       }
     }
     if (err) {
       probe.failures.fetch_add(1, std::memory_order_relaxed);
+      self->state.inst.failed();
       if (args.options.on_failure == failure_policy::restart_member) {
         logger()->error(
             "group={} member={} topic={} partition={} offset={} event_id={} "
-            "event=handler_failed action=restart_member error=\"{}\"",
+            "correlation_id={} event=handler_failed action=restart_member error=\"{}\"",
             args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
-            describe(err));
+            v.correlation_id(), describe(err));
         // What finished before this event is committed; the restarted member starts here.
         progress(self, tp, o);
         self->quit(std::move(err));
@@ -117,9 +120,10 @@ bool run(self_ptr self, const topic_partition& tp, owned_t& o, event_view v, rec
       if (logger()->should_log(spdlog::level::warn))
         logger()->warn(
             "group={} member={} topic={} partition={} offset={} event_id={} "
-            "event=handler_failed attempt={} action={} error=\"{}\"",
+            "correlation_id={} event=handler_failed attempt={} action={} error=\"{}\"",
             args.group, args.member, tp.topic, tp.partition.value, v.offset().value, v.id_text(),
-            attempt, verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
+            v.correlation_id(), attempt,
+            verdict == retry_stm::outcome::retry_later ? "retry" : "dead_letter", text);
       if (verdict == retry_stm::outcome::retry_later) {
         probe.retries.fetch_add(1, std::memory_order_relaxed);
         arm_timer(self);
@@ -187,6 +191,7 @@ void on_dead_letter_written(self_ptr self, dead_letter_written& msg) {
     return;
   }
   st.args.probe->dead_letters.fetch_add(1, std::memory_order_relaxed);
+  if (o.cells) o.cells->dead_letters.fetch_add(1, std::memory_order_relaxed);
   logger()->info("group={} member={} topic={} partition={} offset={} event=dead_lettered dlq={}",
                  st.args.group, st.args.member, msg.topic, msg.partition.value, msg.off.value,
                  dead_letter_topic(msg.topic));
@@ -212,6 +217,16 @@ void on_retry_tick(self_ptr self) {
   arm_timer(self);
 }
 
+/// Events of `d` below the highest offset the group was ever delivered on the partition are
+/// delivered again (after a member's restart or a rebalance).
+void count_redelivered(obs::group_partition_cells& c, const delivery& d) {
+  auto high = c.delivered_next.load(std::memory_order_relaxed);
+  if (d.first.value < high)
+    c.redeliveries.fetch_add(std::min(d.next.value, high) - d.first.value,
+                             std::memory_order_relaxed);
+  if (d.next.value > high) c.delivered_next.store(d.next.value, std::memory_order_relaxed);
+}
+
 void fail_actor_handler(self_ptr self, const topic_partition& tp, offset at, caf::error err) {
   auto& args = self->state.args;
   args.probe->failures.fetch_add(1, std::memory_order_relaxed);
@@ -232,6 +247,7 @@ void on_delivery(self_ptr self, delivery& d) {
   }
   auto& o = it->second;
   st.args.probe->deliveries.fetch_add(1, std::memory_order_relaxed);
+  if (o.cells) count_redelivered(*o.cells, d);
   if (st.args.handler_actor) {
     // A handler written as an actor takes the whole delivery and answers it; await keeps
     // deliveries and revokes in order. Its failure restarts the member.
@@ -242,6 +258,7 @@ void on_delivery(self_ptr self, delivery& d) {
               if (it == self->state.partitions.end() || it->second.assignment != ep) return;
               it->second.delivered_next = next;
               it->second.uncredited += count;
+              it->second.handled += count;
               self->state.args.probe->handled.fetch_add(count, std::memory_order_relaxed);
               progress(self, tp, it->second);
             },
@@ -265,6 +282,7 @@ void on_delivery(self_ptr self, delivery& d) {
     while (!cur.done()) {
       record_ref ref{s.batch, s.base, cur.position()};
       cur.next(v);
+      st.inst.delivered(v, s.append_time, st.args.group);
       if (!o.retry->admit(v.offset(), v.key(), ref)) continue;
       if (!run(self, tp, o, v, ref)) return;
     }
@@ -283,6 +301,7 @@ void on_assign(self_ptr self, assign_partition& a) {
   o.delivered_next = a.from;
   o.retry = std::make_unique<retry_stm>(st.args.options.retry);
   if (st.args.processed) o.ids = st.args.processed->of(tp);
+  o.cells = st.inst.cells(st.args.group, a.topic, a.partition.value);
   st.partitions[tp] = std::move(o);
   st.args.probe->assigned.store(static_cast<int32_t>(st.partitions.size()));
   st.args.probe->assignments.fetch_add(1);
@@ -431,6 +450,8 @@ void find_coordinator(self_ptr self, int attempt) {
 
 caf::behavior consumer_actor(consumer_actor_t* self, consumer_args args) {
   self->state.args = std::move(args);
+  self->state.inst =
+      member_instruments{self->state.args.obs, self->state.args.group, self->state.args.member};
   self->state.args.probe->starts.fetch_add(1);
   self->send(self, join_atom::value);
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -24,6 +24,7 @@
 
 #include "actors/assignor.hpp"
 #include "actors/handler.hpp"
+#include "actors/member_instruments.hpp"
 #include "actors/processed_ids.hpp"
 #include "actors/producer.hpp"
 #include "actors/retry_stm.hpp"
@@ -81,6 +82,8 @@ struct consumer_args {
   start_position start;
   /// Called once with the result of a first member's join (the runtime reports it).
   std::function<void(const caf::error&)> on_joined;
+  /// Metrics and tracer (either may be null).
+  obs::instruments obs;
 };
 
 struct consumer_state {
@@ -94,9 +97,12 @@ struct consumer_state {
     int64_t uncredited = 0;     ///< finished events whose credit is not returned yet
     std::unique_ptr<retry_stm> retry;
     std::shared_ptr<processed_ids> ids;
+    std::shared_ptr<obs::group_partition_cells> cells;  ///< null without metrics
+    int64_t handled = 0;                                ///< not yet added to cells
   };
 
   consumer_args args;
+  member_instruments inst;
   std::map<topic_partition, owned> partitions;
   std::optional<std::chrono::steady_clock::time_point> timer_due;
   int join_attempts = 0;

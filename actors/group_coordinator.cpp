@@ -43,11 +43,20 @@ void execute(self_ptr self, std::vector<group_action> actions) {
 }
 
 /// Stores the group's committed offset of `tp` durably, if the coordinator has a store.
+void publish_committed(self_ptr self, const topic_partition& tp, offset committed) {
+  auto& st = self->state;
+  if (!st.options.metrics) return;
+  auto& c = st.cells[tp];
+  if (!c) c = st.options.metrics->group_partition(st.group, tp.topic, tp.partition.value);
+  c->committed.store(committed.value, std::memory_order_relaxed);
+}
+
 void persist(self_ptr self, const topic_partition& tp) {
   auto& st = self->state;
   auto committed = st.stm->committed(tp);
   if (!committed) return;
   if (st.options.memory) (*st.options.memory)[tp] = *committed;
+  publish_committed(self, tp, *committed);
   if (!st.options.offsets) return;
   if (auto err = st.options.offsets->commit(st.group, tp.topic, tp.partition, *committed))
     logger()->warn(
@@ -86,6 +95,12 @@ caf::behavior group_coordinator(coordinator_actor_t* self, std::string group,
   // A restarted coordinator: what its predecessor accepted (newer than the store's, if any).
   if (st.options.memory)
     for (auto& [tp, next] : *st.options.memory) st.stm->set_committed(tp, next);
+  if (st.options.offsets)
+    for (auto& c : st.options.offsets->committed(group))
+      if (auto next = st.stm->committed({c.topic, c.partition}))
+        publish_committed(self, {c.topic, c.partition}, *next);
+  if (st.options.memory)
+    for (auto& [tp, next] : *st.options.memory) publish_committed(self, tp, next);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [name, handle] : self->state.members) {
       if (handle.address() == dm.source) {

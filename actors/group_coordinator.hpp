@@ -13,6 +13,7 @@
 
 #include "actors/group_state.hpp"
 #include "messages/group.hpp"
+#include "observability/metrics.hpp"
 #include "storage/offset_store.hpp"
 
 namespace herald {
@@ -28,6 +29,8 @@ struct coordinator_options {
   /// Committed offsets kept for the next incarnation when this coordinator crashes (the
   /// topic registry holds it); loaded at start, updated with every accepted commit.
   std::shared_ptr<std::map<topic_partition, offset>> memory;
+  /// Where committed offsets are published as metrics (null: metrics off).
+  std::shared_ptr<obs::metrics> metrics;
 };
 
 struct coordinator_state {
@@ -42,6 +45,8 @@ struct coordinator_state {
   std::map<std::string, std::vector<caf::actor>> topics;  // topic -> partition actors
   int64_t commits = 0;
   int64_t fenced_commits = 0;
+  /// Metric cells of the partitions this group committed on (looked up once each).
+  std::map<topic_partition, std::shared_ptr<obs::group_partition_cells>> cells;
 };
 
 using coordinator_actor_t = caf::stateful_actor<coordinator_state>;

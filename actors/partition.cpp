@@ -10,6 +10,7 @@
 #include "base/logging.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
+#include "observability/context.hpp"
 
 namespace herald {
 
@@ -113,9 +114,70 @@ void remember(self_ptr self, producer_id pid, uint64_t seq, offset base, int32_t
 void apply_retention(self_ptr self) {
   auto& st = self->state;
   auto deleted = st.log->enforce_retention(st.config.retention, timestamp::now());
+  if (deleted > 0 && st.cells) {
+    auto s = st.log->stats();
+    st.cells->log_start.store(s.start.value, std::memory_order_relaxed);
+    st.cells->retained_events.store(s.events, std::memory_order_relaxed);
+    st.cells->retained_bytes.store(s.bytes, std::memory_order_relaxed);
+  }
   if (deleted > 0)
     logger()->debug("topic={} partition={} event=retention deleted={} start={}", st.topic,
                     st.partition.value, deleted, st.log->start_offset().value);
+}
+
+/// Per appended batch: the partition's figures, and append spans of its sampled events (the
+/// batch is walked only when tracing is on).
+void observe_append(self_ptr self, const append_batch& msg, const append_ack& ack,
+                    int64_t start_ns) {
+  auto& st = self->state;
+  if (auto* c = st.cells.get()) {
+    constexpr auto rel = std::memory_order_relaxed;
+    auto s = st.log->stats();
+    c->events_in.fetch_add(ack.count, rel);
+    c->bytes_in.fetch_add(msg.batch->size(), rel);
+    c->batches_in.fetch_add(1, rel);
+    c->log_start.store(s.start.value, rel);
+    c->log_end.store(s.end.value, rel);
+    c->retained_events.store(s.events, rel);
+    c->retained_bytes.store(s.bytes, rel);
+    st.mailbox->depth.store(static_cast<int64_t>(self->mailbox().size()), rel);
+  }
+  if (!st.tracer) return;
+  std::vector<obs::span> spans;
+  int64_t end_ns = 0;
+  event_view v;
+  batch_cursor cur{*msg.batch, ack.base, st.topic, st.partition};
+  while (!cur.done()) {
+    // Only sampled records carry a traceparent: read its length in the record's prefix and
+    // skip the others without decoding them.
+    auto tp_len =
+        format::load<uint16_t>(msg.batch->data() + cur.position() + format::r_traceparent_len);
+    if (tp_len == 0) {
+      cur.skip();
+      continue;
+    }
+    cur.next(v);
+    auto tc = obs::trace_context::parse(v.traceparent());
+    if (!tc || !tc->sampled()) continue;
+    if (end_ns == 0) end_ns = obs::unix_ns();
+    obs::span s;
+    s.trace_hi = tc->trace_hi;
+    s.trace_lo = tc->trace_lo;
+    s.id = obs::new_span_id();
+    s.parent = tc->span;
+    s.kind = obs::span_kind::append;
+    s.start_ns = start_ns;
+    s.end_ns = end_ns;
+    s.topic = st.topic;
+    s.partition = st.partition.value;
+    s.offset = v.offset().value;
+    s.event_type = v.type();
+    s.event_id = v.id_text();
+    s.correlation_id = v.correlation_id();
+    s.causation_id = v.causation_id();
+    spans.push_back(std::move(s));
+  }
+  st.tracer->record(std::move(spans));
 }
 
 append_ack handle_append(self_ptr self, append_batch& msg) {
@@ -170,6 +232,18 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
   st.options = args.options;
   st.store = std::move(args.store);
   st.log = st.store->log.get();
+  st.tracer = args.obs.tracer;
+  if (args.obs.metrics) {
+    st.cells = args.obs.metrics->partition(st.topic, st.partition.value);
+    st.mailbox =
+        args.obs.metrics->mailbox("partition", st.topic + "/" + std::to_string(st.partition.value));
+    // A (re)started partition may hold records already: publish its figures before any append.
+    auto s = st.log->stats();
+    st.cells->log_start.store(s.start.value, std::memory_order_relaxed);
+    st.cells->log_end.store(s.end.value, std::memory_order_relaxed);
+    st.cells->retained_events.store(s.events, std::memory_order_relaxed);
+    st.cells->retained_bytes.store(s.bytes, std::memory_order_relaxed);
+  }
   st.log->set_durability_listener(
       [weak = caf::actor_cast<caf::weak_actor_ptr>(self)](offset durable) {
         if (auto strong = caf::actor_cast<caf::actor>(weak))
@@ -191,6 +265,7 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
   }
   return {
       [self](append_batch& msg) {
+        const int64_t start_ns = self->state.tracer ? obs::unix_ns() : 0;
         auto ack = handle_append(self, msg);
         bool appended = !ack.error && !ack.duplicate;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
@@ -209,6 +284,7 @@ caf::behavior partition_actor(partition_actor_t* self, partition_args args) {
         if (appended) {
           auto& r = st.config.retention;
           if (r.max_events >= 0 || r.max_bytes >= 0) apply_retention(self);
+          observe_append(self, msg, ack, start_ns);
           release_durable(self);
         }
       },

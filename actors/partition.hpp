@@ -22,6 +22,7 @@
 #include "messages/group.hpp"
 #include "messages/partition.hpp"
 #include "messages/topic.hpp"
+#include "observability/instruments.hpp"
 #include "storage/log_storage.hpp"
 
 namespace herald {
@@ -51,6 +52,7 @@ struct partition_args {
   topic_config config;
   std::shared_ptr<partition_store> store;
   partition_options options;
+  obs::instruments obs;
 };
 
 struct partition_state {
@@ -80,6 +82,9 @@ struct partition_state {
   std::deque<pending_ack> pending_acks;
   int64_t appended_events = 0;
   int64_t appended_batches = 0;
+  std::shared_ptr<obs::partition_cells> cells;  ///< null: metrics off
+  std::shared_ptr<obs::mailbox_cell> mailbox;
+  std::shared_ptr<obs::tracer> tracer;  ///< null: tracing off
 };
 
 using partition_actor_t = caf::stateful_actor<partition_state>;

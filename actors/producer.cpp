@@ -9,6 +9,7 @@
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
 #include "messages/partitioner.hpp"
+#include "observability/context.hpp"
 
 namespace herald {
 
@@ -133,8 +134,10 @@ bool producer_core::full(const lane& l) const {
 void producer_core::seal_and_send(lane& l) {
   auto count = static_cast<int32_t>(l.open.count());
   auto batch = l.open.seal(id_, l.next_seq);
-  l.inflight.push_back({l.next_seq, count, std::move(l.open_waiters), batch});
+  l.inflight.push_back(
+      {l.next_seq, count, std::move(l.open_waiters), std::move(l.open_spans), batch});
   l.open_waiters.clear();
+  l.open_spans.clear();
   ++l.next_seq;
   ++stats_.batches;
   caf::send_as(actor_, l.actor, append_batch{l.partition, std::move(batch)});
@@ -195,7 +198,11 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
                         "partition " + lane_name(l.topic, l.partition) + " stopped");
   }
   const bool was_empty = l.open.empty();
-  if (auto err = l.open.add(ev)) return err;
+  // Inside a handler the event inherits the handled event's flow (observability/context.hpp).
+  obs::lineage lin{ev, tracer_.get(), tracer_ ? &obs::tracer::sample_fn : nullptr};
+  if (auto err = l.open.add(ev, {lin.correlation(), lin.causation(), lin.traceparent()}))
+    return err;
+  if (lin.sampled() && tracer_) add_publish_span(l, ev, lin);
   if (w) {
     w->acks[slot].id = ev.id();
     l.open_waiters.push_back({w, slot, l.open.count() - 1});
@@ -213,6 +220,24 @@ caf::error producer_core::enqueue(lock_t& lk, const event& ev,
     }
   }
   return caf::none;
+}
+
+void producer_core::add_publish_span(lane& l, const event& ev, const obs::lineage& lin) {
+  auto& tc = *lin.trace();
+  obs::span s;
+  s.trace_hi = tc.trace_hi;
+  s.trace_lo = tc.trace_lo;
+  s.id = tc.span;
+  s.parent = lin.parent_span();
+  s.kind = obs::span_kind::publish;
+  s.start_ns = obs::unix_ns();
+  s.topic = l.topic;
+  s.partition = l.partition.value;
+  s.event_type = ev.type();
+  s.event_id = ev.id_text();
+  s.correlation_id = lin.correlation().empty() ? ev.id_text() : lin.correlation();
+  s.causation_id = lin.causation();
+  l.open_spans.push_back({l.open.count() - 1, std::move(s)});
 }
 
 caf::error producer_core::publish_async(const event& ev) {
@@ -364,6 +389,7 @@ void producer_core::fail_lane(lane& l, const caf::error& err) {
     fail(l.open_waiters, static_cast<int32_t>(l.open.count()));
     l.open_waiters.clear();
     l.open.seal(id_, 0);  // drop the records
+    l.open_spans.clear();
   }
 }
 
@@ -394,6 +420,17 @@ void producer_core::on_ack(append_ack& ack) {
     failed_since_flush_ += ib.count;
     if (!first_error_) first_error_ = ack.error;
   } else {
+    if (!ib.spans.empty()) {
+      auto now = obs::unix_ns();
+      std::vector<obs::span> done;
+      done.reserve(ib.spans.size());
+      for (auto& ps : ib.spans) {
+        ps.span.offset = (ack.base + ps.index).value;
+        ps.span.end_ns = now;
+        done.push_back(std::move(ps.span));
+      }
+      tracer_->record(std::move(done));
+    }
     for (auto& r : ib.waiters) {
       auto& a = r.waiter->acks[r.slot];
       a.topic = ack.topic;

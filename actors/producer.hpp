@@ -37,7 +37,12 @@
 #include "messages/partition.hpp"
 #include "messages/record_batch.hpp"
 #include "messages/topic.hpp"
+#include "observability/tracer.hpp"
 #include "schema/catalog.hpp"
+
+namespace herald::obs {
+class lineage;
+}
 
 namespace herald {
 
@@ -84,6 +89,8 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   /// Where to ask for the successor of a partition actor that died (the topic registry).
   /// Without it, a partition's death fails its unacknowledged events. Call before start().
   void set_registry(caf::actor registry) { registry_ = std::move(registry); }
+  /// Records publish spans of sampled events (null: tracing off). Call before start().
+  void set_tracer(std::shared_ptr<obs::tracer> t) { tracer_ = std::move(t); }
   const caf::actor& registry() const { return registry_; }
 
   /// Where to find the registered schemas: events whose type has one are checked against the
@@ -156,10 +163,16 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
     uint32_t slot;   // index in the caller's input
     uint32_t index;  // index of the record in the batch
   };
+  /// A publish span waiting for its acknowledgement (which gives its offset and end).
+  struct pending_span {
+    uint32_t index;  // of the record in the batch
+    obs::span span;
+  };
   struct inflight_batch {
     uint64_t seq;
     int32_t count;
     std::vector<waiter_ref> waiters;
+    std::vector<pending_span> spans;
     record_batch_ptr batch;  // kept to resend it, same sequence, to a restarted partition
   };
   struct lane {
@@ -169,6 +182,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
     caf::actor_addr dead;  // the actor that died, while waiting for its successor
     batch_builder open;
     std::vector<waiter_ref> open_waiters;
+    std::vector<pending_span> open_spans;
     std::deque<inflight_batch> inflight;
     uint64_t next_seq = 0;
     clock::time_point open_since;  // when the open batch got its first event
@@ -190,6 +204,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   bool full(const lane& l) const;
   bool can_send(const lane& l) const;
   void seal_and_send(lane& l);
+  void add_publish_span(lane& l, const event& ev, const obs::lineage& lin);
   void ship_open(bool force);
   void fail_lane(lane& l, const caf::error& err);
   lane* find_lane(const std::string& topic, partition_id p);
@@ -203,6 +218,7 @@ class producer_core : public std::enable_shared_from_this<producer_core> {
   caf::actor actor_;
   caf::actor registry_;
   std::shared_ptr<catalog_handle> schemas_;
+  std::shared_ptr<obs::tracer> tracer_;
 
   mutable adaptive_mutex mtx_;
   std::condition_variable_any cv_;

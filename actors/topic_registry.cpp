@@ -20,7 +20,12 @@ using self_ptr = registry_actor_t*;
 
 caf::actor spawn_partition(self_ptr self, const topic_metadata& md, partition_id p,
                            std::shared_ptr<partition_store> store) {
-  partition_args args{md.name, p, md.config, std::move(store), self->state.options.partition};
+  partition_args args{md.name,
+                      p,
+                      md.config,
+                      std::move(store),
+                      self->state.options.partition,
+                      self->state.options.obs};
   auto a = self->spawn(partition_actor, std::move(args));
   self->monitor(a);
   return a;
@@ -56,6 +61,7 @@ void on_partition_down(self_ptr self, const std::string& topic, size_t p, const 
 caf::actor spawn_coordinator(self_ptr self, const std::string& group) {
   auto opts = self->state.options.coordinator;
   opts.memory = self->state.group_sup.at(group).committed;
+  opts.metrics = self->state.options.obs.metrics;
   auto g = self->spawn(group_coordinator, group, opts);
   self->monitor(g);
   return g;
@@ -245,6 +251,7 @@ caf::behavior topic_registry(registry_actor_t* self, std::shared_ptr<storage_fac
         auto n = static_cast<int32_t>(it->second.partitions.size());
         st.topics.erase(it);
         st.partitions.erase(req.name);
+        if (st.options.obs.metrics) st.options.obs.metrics->forget_topic(req.name);
         if (auto err = st.storage->remove(req.name, n))
           logger()->error("topic={} event=storage_remove_failed error=\"{}\"", req.name,
                           describe(err));

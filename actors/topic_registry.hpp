@@ -17,6 +17,7 @@
 #include "actors/restart_policy.hpp"
 #include "messages/supervision.hpp"
 #include "messages/topic.hpp"
+#include "observability/instruments.hpp"
 #include "storage/log_storage.hpp"
 
 namespace herald {
@@ -30,6 +31,8 @@ struct registry_options {
   /// How often one partition actor may crash and be restarted (with its log) before the
   /// registry gives up on it: it stays down and producers get errc::unknown_partition.
   restart_intensity partition_restarts{10, std::chrono::seconds{60}};
+  /// Metrics and tracer for partitions and coordinators (the runtime sets them).
+  obs::instruments obs;
 };
 
 struct registry_state {

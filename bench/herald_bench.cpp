@@ -1,6 +1,7 @@
 // herald-bench: runs the workloads of ../shared/WORKLOADS.md and prints one JSON line each.
 //
 //   herald-bench [--workloads=W1,W2,W3,W5,W6,AGG,ENT,ENT_RECOVERY] [--n=1000000] [--threads=0]
+//   herald-bench --workloads=OBS   (W1 with metrics off, then on, then tracing 1% and on)
 //   herald-bench --single=W1 [--baseline=off]   (one workload in this process; for profiling)
 //
 // W3 runs once per durability policy (always, interval, never); "W3:never" selects one. W1
@@ -53,11 +54,16 @@ std::string self_path() {
 }
 
 /// One child run: a workload and its variant (W3: the durability policy; ENT: snapshots off
-/// or on; ENT_RECOVERY: memory or disk).
+/// or on; ENT_RECOVERY: memory or disk; W1: an observability variant, metrics-off, trace-1%,
+/// trace-on).
 struct job {
   std::string workload;
   std::string durability;
-  std::string label() const { return durability.empty() ? workload : workload + ":" + durability; }
+  std::string variant;
+  std::string label() const {
+    auto suffix = durability.empty() ? variant : durability;
+    return suffix.empty() ? workload : workload + ":" + suffix;
+  }
 };
 
 /// The variants of the workloads that have them; every one runs when none is named.
@@ -76,13 +82,30 @@ std::vector<job> plan(const std::vector<std::string>& selection) {
   auto& known = known_workloads();
   std::vector<job> jobs;
   for (auto& item : selection) {
+    if (item == "OBS") {
+      // The W1 figures of docs/OBSERVABILITY.md: the cost of metrics and of tracing.
+      jobs.push_back({"W1", "", "metrics-off"});
+      jobs.push_back({"W1", "", ""});
+      jobs.push_back({"W1", "", "trace-1%"});
+      jobs.push_back({"W1", "", "trace-on"});
+      continue;
+    }
     auto parts = split(item, ':');
     if (parts.empty() || parts.size() > 2 ||
         std::find(known.begin(), known.end(), parts[0]) == known.end())
       throw std::invalid_argument("unknown workload '" + item +
                                   "' (known: W1, W2, W3, W3:always, W3:interval, W3:never, W5, "
                                   "W6, AGG, ENT, ENT:off, ENT:on, ENT_RECOVERY, "
-                                  "ENT_RECOVERY:memory, ENT_RECOVERY:disk)");
+                                  "ENT_RECOVERY:memory, ENT_RECOVERY:disk, W1:metrics-off, "
+                                  "W1:trace-1%, W1:trace-on, OBS)");
+    if (parts[0] == "W1" && parts.size() > 1) {
+      auto& ws = w1_variants();
+      if (std::find(ws.begin(), ws.end(), parts[1]) == ws.end())
+        throw std::invalid_argument("unknown W1 variant '" + parts[1] +
+                                    "' (known: metrics-off, trace-1%, trace-on)");
+      jobs.push_back({"W1", "", parts[1]});
+      continue;
+    }
     auto& vs = variants(parts[0]);
     if (vs.empty()) {
       if (parts.size() > 1) throw std::invalid_argument(parts[0] + " has no variants: " + item);
@@ -130,6 +153,9 @@ int run_single(int argc, char** argv, uint64_t n, size_t threads) {
   run_options opts;
   opts.threads = threads;
   opts.durability = parts.size() > 1 ? parts[1] : arg_value(argc, argv, "durability", "always");
+  if (parts[0] == "W1" && !apply_w1_variant(parts.size() > 1 ? parts[1] : "", opts))
+    throw std::invalid_argument("unknown W1 variant '" + parts[1] + "'");
+  opts.metrics_off_eps = std::atof(arg_value(argc, argv, "metrics-off-eps", "0").c_str());
   opts.w1_eps = std::atof(arg_value(argc, argv, "w1-eps", "0").c_str());
   auto mbps = std::atof(arg_value(argc, argv, "disk-write-mbps", "0").c_str());
   auto fsyncs = std::atof(arg_value(argc, argv, "disk-fsync-per-s", "0").c_str());
@@ -180,12 +206,16 @@ int main(int argc, char** argv) {
   }
   int rc = 0;
   double w1_eps = 0;
+  double metrics_off_eps = 0;
   for (auto& j : jobs) {
     std::fprintf(stderr, "herald-bench: running %s with n=%llu ...\n", j.label().c_str(),
                  static_cast<unsigned long long>(n));
     auto cmd = self_path() + " --single=" + j.label() + " --n=" + std::to_string(n) +
                " --threads=" + std::to_string(threads);
     if (w1_eps > 0) cmd += " --w1-eps=" + std::to_string(w1_eps);
+    if (metrics_off_eps > 0) cmd += " --metrics-off-eps=" + std::to_string(metrics_off_eps);
+    // The shell must not read the '%' of "trace-1%" or anything else: quote the label.
+    cmd.replace(cmd.find("--single=") + 9, j.label().size(), "'" + j.label() + "'");
     if (j.workload == "W3") cmd += device_args;
     FILE* child = popen(cmd.c_str(), "r");
     if (!child) {
@@ -194,7 +224,8 @@ int main(int argc, char** argv) {
     }
     char line[8192];
     while (std::fgets(line, sizeof(line), child)) {
-      if (j.workload == "W1") w1_eps = json_number(line, "e2e_eps");
+      if (j.workload == "W1" && j.variant.empty()) w1_eps = json_number(line, "e2e_eps");
+      if (j.variant == "metrics-off") metrics_off_eps = json_number(line, "e2e_eps");
       std::fputs(line, stdout);
       std::fflush(stdout);
     }

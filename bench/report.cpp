@@ -38,6 +38,12 @@ std::string workload_result::to_json() const {
       workload, n, producer_eps, e2e_eps, p50_us, p99_us, p999_us, max_us, peak_rss_mb,
       baseline_eps, baseline_eps > 0 ? e2e_eps / baseline_eps : 0.0, partitions, groups, durability,
       lost);
+  if (workload == "W1")
+    fmt::format_to(it,
+                   R"(,"metrics":"{}","tracing":"{}","trace_spans":{},"trace_file_mb":{:.1f},)"
+                   R"("cpu_ns_per_event":{:.0f},"ratio_to_metrics_off":{})",
+                   metrics, tracing, trace_spans, trace_file_mb, cpu_ns_per_event,
+                   ratio(e2e_eps, metrics_off_eps));
   if (durable) {
     auto& d = *durable;
     fmt::format_to(

@@ -1,9 +1,11 @@
 #include "bench/workloads.hpp"
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <limits>
@@ -71,12 +73,65 @@ const std::vector<std::string>& known_workloads() {
   return names;
 }
 
+const std::vector<std::string>& w1_variants() {
+  static const std::vector<std::string> names = {"metrics-off", "trace-1%", "trace-on"};
+  return names;
+}
+
+bool apply_w1_variant(const std::string& variant, run_options& opts) {
+  if (variant.empty()) return true;
+  if (variant == "metrics-off")
+    opts.metrics = false;
+  else if (variant == "trace-1%")
+    opts.trace_sample = 0.01;
+  else if (variant == "trace-on")
+    opts.trace_sample = 1.0;
+  else
+    return false;
+  return true;
+}
+
 const std::vector<std::string>& durability_policies() {
   static const std::vector<std::string> names = {"always", "interval", "never"};
   return names;
 }
 
 namespace {
+
+/// CPU time of the whole process (all threads), user + system, in nanoseconds.
+int64_t process_cpu_ns() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& tv) {
+    return int64_t{tv.tv_sec} * 1'000'000'000 + tv.tv_usec * 1000;
+  };
+  return ns(ru.ru_utime) + ns(ru.ru_stime);
+}
+
+std::string fmt_percent(double rate) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%g%%", rate * 100);
+  return buf;
+}
+
+/// Spans in an OTLP/JSON lines file: occurrences of "spanId".
+int64_t count_spans(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return 0;
+  int64_t n = 0;
+  std::string buf(1 << 16, '\0');
+  std::string carry;
+  size_t got;
+  while ((got = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+    std::string chunk = carry + buf.substr(0, got);
+    for (size_t p = chunk.find("\"spanId\""); p != std::string::npos;
+         p = chunk.find("\"spanId\"", p + 1))
+      ++n;
+    carry = chunk.size() > 7 ? chunk.substr(chunk.size() - 7) : chunk;
+  }
+  std::fclose(f);
+  return n;
+}
 
 /// What the producer publishes and who consumes it.
 struct shape {
@@ -233,6 +288,7 @@ runtime_config base_config(const run_options& opts) {
   runtime_config cfg;
   cfg.worker_threads = opts.threads;
   cfg.log_level = "warn";
+  cfg.observability.metrics = opts.metrics;
   return cfg;
 }
 
@@ -247,10 +303,36 @@ workload_result finish(runtime& rt, stream_outcome& out) {
 // -- W1, W2, W5: in memory ----------------------------------------------------------------------
 
 workload_result run_memory(const std::string& name, uint64_t n, const run_options& opts) {
-  runtime rt{base_config(opts)};
-  std::vector<std::unique_ptr<member_probe>> probes;
-  auto out = run_stream(rt, name, n, {.sh = shape_of(name)}, probes);
-  return finish(rt, out);
+  auto cfg = base_config(opts);
+  std::string trace_dir;
+  if (opts.trace_sample >= 0) {
+    trace_dir = make_scratch_dir("trace");
+    cfg.observability.tracing = {trace_dir + "/spans.jsonl", opts.trace_sample};
+  }
+  workload_result r;
+  auto cpu0 = process_cpu_ns();
+  try {
+    runtime rt{cfg};
+    std::vector<std::unique_ptr<member_probe>> probes;
+    auto out = run_stream(rt, name, n, {.sh = shape_of(name)}, probes);
+    r = finish(rt, out);
+  } catch (...) {
+    if (!trace_dir.empty()) remove_scratch_dir(trace_dir);
+    throw;
+  }
+  r.cpu_ns_per_event = static_cast<double>(process_cpu_ns() - cpu0) / static_cast<double>(n);
+  r.metrics = opts.metrics ? "on" : "off";
+  r.metrics_off_eps = opts.metrics_off_eps;
+  if (!trace_dir.empty()) {
+    // The runtime is gone: every span is in the file.
+    r.tracing = opts.trace_sample >= 1.0 ? "on" : fmt_percent(opts.trace_sample);
+    std::error_code ec;
+    auto bytes = std::filesystem::file_size(cfg.observability.tracing.file, ec);
+    r.trace_file_mb = ec ? 0.0 : static_cast<double>(bytes) / double(1 << 20);
+    r.trace_spans = count_spans(cfg.observability.tracing.file);
+    remove_scratch_dir(trace_dir);
+  }
+  return r;
 }
 
 // -- W3: the on-disk log --------------------------------------------------------------------

@@ -58,6 +58,15 @@ struct workload_result {
   uint64_t lost = 0;  ///< events some group never handled (must be 0)
   /// e2e_eps of W1 (in memory) measured in the same invocation; 0 when W1 did not run.
   double w1_eps = 0;
+  /// W1 observability variants: metrics "on"/"off", tracing "off", "1%" or "on".
+  std::string metrics = "on";
+  std::string tracing = "off";
+  int64_t trace_spans = 0;  ///< spans the tracer recorded
+  /// CPU time (user + system, every thread) per event over the run: less disturbed than
+  /// throughput by other processes on a busy machine. 0: not measured.
+  double cpu_ns_per_event = 0;
+  double trace_file_mb = 0;    ///< size of the trace file at the end
+  double metrics_off_eps = 0;  ///< e2e_eps of W1 with metrics off in this invocation; 0: unknown
   std::optional<durable_figures> durable;
   std::optional<retry_figures> retry;
   std::optional<aggregate_figures> aggregate;
@@ -75,7 +84,18 @@ struct run_options {
   std::optional<device_rates> device;
   /// e2e_eps of W1 in this invocation (for the ratios of W3 and W6); 0: unknown.
   double w1_eps = 0;
+  /// W1 variants: count metrics (the runtime's default), and trace this fraction of flows to
+  /// a scratch file (negative: tracing off).
+  bool metrics = true;
+  double trace_sample = -1;
+  /// e2e_eps of "W1:metrics-off" in this invocation; 0: unknown.
+  double metrics_off_eps = 0;
 };
+
+/// The W1 variants herald-bench knows ("W1:metrics-off", ...), and what each sets.
+const std::vector<std::string>& w1_variants();
+/// Sets opts for a W1 variant; false for an unknown one.
+bool apply_w1_variant(const std::string& variant, run_options& opts);
 
 /// The raw CAF baseline: one actor sends n messages carrying the W* payload to another that
 /// counts them. Returns events per second.

@@ -230,14 +230,18 @@ caf::error field_too_long(const char* what, size_t n) {
 }  // namespace
 
 caf::error batch_builder::add(const event& ev) {
+  return add(ev, {ev.correlation_id_, ev.causation_id_, ev.traceparent_});
+}
+
+caf::error batch_builder::add(const event& ev, const lineage& lin) {
   if (ev.type_.size() > limits::max_string) return field_too_long("event type", ev.type_.size());
   if (ev.key_.size() > limits::max_string) return field_too_long("key", ev.key_.size());
-  if (ev.correlation_id_.size() > limits::max_string)
-    return field_too_long("correlation id", ev.correlation_id_.size());
-  if (ev.causation_id_.size() > limits::max_string)
-    return field_too_long("causation id", ev.causation_id_.size());
-  if (ev.traceparent_.size() > limits::max_string)
-    return field_too_long("traceparent", ev.traceparent_.size());
+  if (lin.correlation.size() > limits::max_string)
+    return field_too_long("correlation id", lin.correlation.size());
+  if (lin.causation.size() > limits::max_string)
+    return field_too_long("causation id", lin.causation.size());
+  if (lin.traceparent.size() > limits::max_string)
+    return field_too_long("traceparent", lin.traceparent.size());
   if (ev.headers_.size() > limits::max_headers)
     return make_error(errc::invalid_event,
                       "too many headers: " + std::to_string(ev.headers_.size()));
@@ -247,16 +251,16 @@ caf::error batch_builder::add(const event& ev) {
     if (h.value.size() > limits::max_string) return field_too_long("header value", h.value.size());
     header_bytes += 4 + h.key.size() + h.value.size();
   }
-  size_t len = record_prefix_size + ev.type_.size() + ev.key_.size() + ev.correlation_id_.size() +
-               ev.causation_id_.size() + ev.traceparent_.size() + header_bytes + ev.payload_.size();
+  size_t len = record_prefix_size + ev.type_.size() + ev.key_.size() + lin.correlation.size() +
+               lin.causation.size() + lin.traceparent.size() + header_bytes + ev.payload_.size();
   if (len > max_batch_bytes - batch_header_size)
     return make_error(errc::event_too_large,
                       "event of " + std::to_string(len) + " bytes exceeds the format's limit");
   uint8_t flags = (ev.tombstone_ ? record_tombstone : 0) |
-                  (ev.correlation_id_.empty() ? record_correlation_self : 0);
+                  (lin.correlation.empty() ? record_correlation_self : 0);
   char* hp = nullptr;
   add_fields(static_cast<uint32_t>(len), ev.time_.value, ev.id_, flags, ev.type_, ev.key_,
-             ev.correlation_id_, ev.causation_id_, ev.traceparent_,
+             lin.correlation, lin.causation, lin.traceparent,
              static_cast<uint32_t>(ev.headers_.size()), header_bytes, ev.schema_version_,
              ev.payload_, hp);
   for (auto& h : ev.headers_) {

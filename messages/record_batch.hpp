@@ -155,9 +155,20 @@ class batch_builder {
   /// The encoded size of `ev` as a record (prefix + fields), for size limits.
   static size_t encoded_size(const event& ev);
 
+  /// The correlation id, causation id and traceparent a record is encoded with. An empty
+  /// correlation id means "the event starts a flow" (its own id).
+  struct lineage {
+    std::string_view correlation;
+    std::string_view causation;
+    std::string_view traceparent;
+  };
+
   /// Appends `ev`. Fails (and appends nothing) with invalid_event when a field exceeds the
   /// encoding limits.
   caf::error add(const event& ev);
+  /// Appends `ev` with another lineage: what a producer encodes for an event published inside
+  /// a handler, which inherits the handled event's flow without the event being copied.
+  caf::error add(const event& ev, const lineage& lin);
   /// Appends a borrowed event unchanged (mirroring, redrive, compaction copy it this way).
   caf::error add(const event_view& ev);
 

@@ -16,16 +16,34 @@
 #include "actors/restart_policy.hpp"
 #include "actors/topic_registry.hpp"
 #include "messages/group.hpp"
+#include "observability/tracer.hpp"
 #include "schema/upcaster.hpp"
 #include "storage/disk_options.hpp"
 #include "storage/log_storage.hpp"
 
 namespace herald {
 
+/// Metrics, traces, the HTTP endpoint and the log format (docs/OBSERVABILITY.md).
+struct observability_options {
+  /// Count events, bytes, offsets, lag and handler latency (relaxed atomics, once per batch).
+  /// False: nothing is counted and metrics_snapshot() is empty.
+  bool metrics = true;
+  /// Spans to an OTLP/JSON file; off while tracing.file is empty.
+  obs::tracing_options tracing;
+  /// Port of the HTTP server that serves /metrics (Prometheus) and /metrics.json: -1 off (the
+  /// default), 0 an ephemeral port (runtime::http_port() tells which).
+  int http_port = -1;
+  /// Address it listens on; "0.0.0.0" to be scraped from other machines.
+  std::string http_address = "127.0.0.1";
+  /// Log lines as "text" (key=value) or "json"; HERALD_LOG_FORMAT overrides it.
+  std::string log_format = "text";
+};
+
 struct runtime_config {
   /// Scheduler threads of the actor system; 0 means one per CPU core, at least 4.
   size_t worker_threads = 0;
-  /// trace, debug, info, warn, error, critical or off (see base/logging.hpp).
+  /// trace, debug, info, warn, error, critical or off, optionally followed by per-subsystem
+  /// levels ("info,consumer=debug"); HERALD_LOG_LEVEL overrides it (base/logging.hpp).
   std::string log_level = "info";
   /// Defaults for make_producer().
   producer_options producer;
@@ -46,6 +64,8 @@ struct runtime_config {
   std::string data_dir;
   /// Tuning of the disk storage (segment size, tail cache, sync threads, ...).
   disk_options disk;
+  /// Metrics, tracing, the HTTP endpoint, the log format.
+  observability_options observability;
 };
 
 /// Checks ranges and names; the error says which field is wrong and what is allowed.

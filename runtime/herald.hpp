@@ -8,6 +8,7 @@
 #include "messages/group.hpp"
 #include "messages/topic.hpp"
 #include "runtime/aggregator.hpp"
+#include "observability/trace_tree.hpp"
 #include "runtime/config.hpp"
 #include "runtime/entities.hpp"
 #include "runtime/producer.hpp"

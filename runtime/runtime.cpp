@@ -17,6 +17,7 @@
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
 #include "messages/registration.hpp"
+#include "net/http_server.hpp"
 #include "storage/disk_storage_factory.hpp"
 #include "storage/memory_log.hpp"
 
@@ -36,9 +37,19 @@ caf::error validate(const runtime_config& cfg) {
     return make_error(errc::invalid_config, std::move(what));
   };
   if (cfg.worker_threads > 1024) return bad("worker_threads must be 0 (one per core) to 1024");
-  if (!log::valid_level(cfg.log_level))
+  if (!log::valid_levels(cfg.log_level))
     return bad("log_level '" + cfg.log_level +
-               "' is not one of trace, debug, info, warn, error, critical, off");
+               "' is not one of trace, debug, info, warn, error, critical, off (optionally "
+               "followed by subsystem=level pairs: 'info,consumer=debug')");
+  auto& o = cfg.observability;
+  if (!log::valid_format(o.log_format))
+    return bad("observability.log_format '" + o.log_format + "' is neither 'text' nor 'json'");
+  if (o.http_port < -1 || o.http_port > 65535)
+    return bad("observability.http_port must be -1 (off), 0 (any free port) or a port number");
+  if (!(o.tracing.sample >= 0.0 && o.tracing.sample <= 1.0))
+    return bad(
+        "observability.tracing.sample must be between 0 and 1 (the fraction of flows "
+        "traced)");
   auto& p = cfg.producer;
   if (p.batch_max_events < 1) return bad("producer.batch_max_events must be at least 1");
   if (p.batch_max_bytes < 1024 ||
@@ -81,6 +92,9 @@ struct runtime::impl {
   std::map<std::string, std::shared_ptr<group_ids>> idempotence;
   /// Made once the broker runs (it replays `_schemas`); producers share its catalog handle.
   std::unique_ptr<schema_registry> schemas;
+  /// Metrics and tracer (null when off); the HTTP server (null when off).
+  obs::instruments obs;
+  std::unique_ptr<net::http_server> http;
 
   template <class T, class... Ts>
   caf::expected<T> call(const caf::actor& dest, Ts&&... xs) {
@@ -106,7 +120,21 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   if (auto err = validate(cfg)) throw std::invalid_argument(describe(err));
   impl_->cfg = std::move(cfg);
   auto& c = impl_->cfg;
-  log::set_level(c.log_level);
+  log::set_format(c.observability.log_format);
+  log::apply_levels(c.log_level);
+  auto env_problem = log::apply_env();
+  if (!env_problem.empty())
+    logger()->warn("event=bad_log_environment problem=\"{}\" action=ignored", env_problem);
+  if (c.observability.metrics) impl_->obs.metrics = std::make_shared<obs::metrics>();
+  if (!c.observability.tracing.file.empty()) {
+    auto t = obs::tracer::open(c.observability.tracing);
+    if (!t) throw std::invalid_argument(describe(t.error()));
+    impl_->obs.tracer = std::move(*t);
+  }
+  c.broker.obs = impl_->obs;
+  // Before any actor: a port that is taken fails the constructor with nothing to stop. A
+  // scrape that comes before the broker is up gets empty figures.
+  if (c.observability.http_port >= 0) start_http();
   if (!c.storage && !c.data_dir.empty()) {
     auto disk = std::make_shared<disk_storage_factory>(c.data_dir, c.disk);
     if (auto store = disk->offsets(); store && !c.broker.coordinator.offsets)
@@ -149,13 +177,17 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
     throw std::runtime_error("cannot rebuild the schema registry from '" +
                              std::string{schemas_topic} + "': " + describe(err));
   }
-  logger()->info("event=runtime_started workers={}", threads);
+  logger()->info("event=runtime_started workers={} metrics={} tracing={} http_port={}", threads,
+                 impl_->obs.metrics ? "on" : "off",
+                 impl_->obs.tracer ? c.observability.tracing.file : std::string{"off"},
+                 http_port());
 }
 
 runtime::~runtime() {
   (void)shutdown();
   impl_->registry = nullptr;
-  impl_->sys.reset();  // waits for every actor to terminate
+  impl_->sys.reset();         // waits for every actor to terminate
+  impl_->obs.tracer.reset();  // writes what is left and closes the file
 }
 
 caf::actor_system& runtime::system() {
@@ -241,6 +273,7 @@ producer runtime::make_producer(producer_options opts) {
   auto core = std::make_shared<producer_core>(*impl_->sys, id, opts, std::move(md));
   core->set_registry(impl_->registry);
   if (impl_->schemas) core->set_schemas(impl_->schemas->handle());
+  core->set_tracer(impl_->obs.tracer);
   core->start();
   if (impl_->stopping.load()) core->close();
   std::lock_guard<std::mutex> guard{impl_->mtx};
@@ -328,6 +361,7 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
   args.probe = st->probe;
   args.topics = mds;
   args.start = opts.start;
+  args.obs = impl_->obs;
   if (opts.idempotent) {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     auto& ids = impl_->idempotence[group];
@@ -354,6 +388,7 @@ caf::expected<subscription> runtime::join(std::vector<std::string> topics, const
             *impl_->sys, producer_id{impl_->producer_id_base | ++impl_->next_producer},
             impl_->cfg.producer, std::move(md));
         core->set_registry(impl_->registry);
+        core->set_tracer(impl_->obs.tracer);
         core->start();
         impl_->producers.push_back(core);
         impl_->dead_letters = std::move(core);
@@ -560,6 +595,8 @@ caf::error runtime::shutdown() {
     impl_->stopped = true;
   }
   impl_->stopping = true;
+  // Nothing new from outside: the HTTP endpoint goes first.
+  if (impl_->http) impl_->http->stop();
   caf::error first;
   auto note = [&](caf::error err) {
     if (err && !first) first = std::move(err);
@@ -634,8 +671,93 @@ caf::error runtime::shutdown() {
   }
   // The supervision tree last: it stops whatever is still below it, in reverse start order.
   if (impl_->root) caf::anon_send_exit(impl_->root, caf::exit_reason::user_shutdown);
+  flush_traces();
+  if (auto& t = impl_->obs.tracer; t && t->dropped() > 0)
+    logger()->warn(
+        "event=spans_dropped spans={} file={} reason=\"the trace writer fell {} spans behind\" "
+        "action=\"lower observability.tracing.sample or write the file to a faster disk\"",
+        t->dropped(), t->file(), obs::tracer::max_pending);
   logger()->info("event=runtime_stopped");
   return first;
+}
+
+}  // namespace herald
+
+// -- observability ----------------------------------------------------------------------------
+
+namespace herald {
+
+void runtime::start_http() {
+  auto& o = impl_->cfg.observability;
+  auto srv = net::http_server::start(o.http_address, static_cast<uint16_t>(o.http_port));
+  if (!srv) throw std::invalid_argument(describe(srv.error()));
+  impl_->http = std::move(*srv);
+  impl_->http->route("GET", "/metrics", [this](const net::http_request&) {
+    return net::http_response{200, "text/plain; version=0.0.4; charset=utf-8",
+                              metrics_prometheus()};
+  });
+  impl_->http->route("GET", "/metrics.json", [this](const net::http_request&) {
+    return net::http_response{200, "application/json", metrics_json()};
+  });
+}
+
+obs::metrics_snapshot runtime::metrics_snapshot() {
+  if (!impl_->obs.metrics) return {};
+  auto snap = impl_->obs.metrics->snapshot();
+  // Lag in seconds: the age of the first event the group has not committed, read from its
+  // partition (one request per lagging partition).
+  std::map<std::string, caf::expected<topic_metadata>> topics;
+  const auto now = timestamp::now();
+  for (auto& g : snap.groups) {
+    if (g.lag_events <= 0) continue;
+    auto it = topics.find(g.topic);
+    if (it == topics.end()) it = topics.emplace(g.topic, topic(g.topic)).first;
+    if (!it->second || static_cast<size_t>(g.partition) >= it->second->partitions.size()) continue;
+    auto& actor = it->second->partitions[static_cast<size_t>(g.partition)];
+    if (!actor) continue;
+    auto from = offset{std::max<int64_t>(0, g.committed)};
+    auto r = impl_->call<read_result>(actor, read_records{from, 1, 1});
+    if (!r && is(r.error(), errc::offset_out_of_range)) {
+      // Retention removed what the group did not read: its oldest unread is the log start.
+      auto st = impl_->call<partition_status>(actor, get_partition_status{});
+      if (st) r = impl_->call<read_result>(actor, read_records{st->start, 1, 1});
+    }
+    if (!r || r->slices.empty()) continue;
+    auto age = now.value - r->slices.front().append_time.value;
+    g.lag_seconds = std::max<double>(0.0, static_cast<double>(age) / 1e9);
+  }
+  return snap;
+}
+
+std::string runtime::metrics_json() {
+  return obs::to_json(metrics_snapshot());
+}
+
+std::string runtime::metrics_prometheus() {
+  return obs::to_prometheus(metrics_snapshot());
+}
+
+uint16_t runtime::http_port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
+
+net::http_server* runtime::http() {
+  return impl_->http.get();
+}
+
+caf::error runtime::set_log_level(const std::string& spec) {
+  if (!log::apply_levels(spec))
+    return make_error(errc::invalid_argument,
+                      "log level '" + spec +
+                          "' is not one of trace, debug, info, warn, error, critical, off "
+                          "(optionally followed by subsystem=level pairs: "
+                          "'info,consumer=debug'); nothing changed");
+  logger()->info("event=log_level_changed levels=\"{}\"", spec);
+  return caf::none;
+}
+
+void runtime::flush_traces() {
+  if (impl_->obs.tracer) impl_->obs.tracer->flush();
 }
 
 }  // namespace herald

@@ -22,6 +22,7 @@
 #include "messages/partition.hpp"
 #include "messages/supervision.hpp"
 #include "messages/topic.hpp"
+#include "observability/metrics.hpp"
 #include "runtime/config.hpp"
 #include "runtime/producer.hpp"
 #include "runtime/schema_registry.hpp"
@@ -29,6 +30,10 @@
 
 namespace caf {
 class actor_system;
+}
+
+namespace herald::net {
+class http_server;
 }
 
 namespace herald {
@@ -140,6 +145,28 @@ class runtime {
   /// groups drain and the broker stops. Errors: shutting_down, invalid_argument (name taken).
   [[nodiscard]] caf::expected<caf::actor> start_service(child_spec spec);
 
+  // -- observability ----------------------------------------------------------------------
+
+  /// Every metric now (docs/OBSERVABILITY.md): per partition, per group and partition (with
+  /// lag in events and seconds), per handler, per actor mailbox. Empty with metrics off.
+  /// Costs one registry pass plus one partition request per lagging (group, partition).
+  [[nodiscard]] obs::metrics_snapshot metrics_snapshot();
+  /// The same as one JSON object, and in the Prometheus text format (what /metrics serves).
+  [[nodiscard]] std::string metrics_json();
+  [[nodiscard]] std::string metrics_prometheus();
+
+  /// The port the HTTP server listens on; 0 when it is off (observability.http_port = -1).
+  uint16_t http_port() const;
+  /// The HTTP server, to add routes to (null when off).
+  net::http_server* http();
+
+  /// Changes log levels now: "debug", or "info,consumer=debug" (base/logging.hpp).
+  /// errc::invalid_argument, changing nothing, for an invalid specification.
+  [[nodiscard]] caf::error set_log_level(const std::string& spec);
+
+  /// Writes every span recorded so far to the trace file (no-op with tracing off).
+  void flush_traces();
+
   // -- lifecycle --------------------------------------------------------------------------
 
   /// Flushes producers, lets groups drain (up to drain_timeout), stops subscriptions and the
@@ -153,6 +180,7 @@ class runtime {
   const runtime_config& config() const;
 
  private:
+  void start_http();
   caf::expected<subscription> join(std::vector<std::string> topics, const std::string& group,
                                    handler_fn fn, caf::actor handler_actor, subscribe_options opts,
                                    actor_factory make_handler = nullptr);

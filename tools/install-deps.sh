@@ -7,7 +7,7 @@ packages=(
   g++ cmake make pkg-config
   libcaf-dev             # the actor runtime (CAF 0.17.6)
   libboost-json1.81-dev  # payload validation and JSON output
-  libboost1.81-dev       # Boost headers (CRC fallback, later Beast)
+  libboost1.81-dev       # Boost headers (CRC fallback; Beast and Asio for the /metrics HTTP server)
   libspdlog-dev          # structured logging
   libbenchmark-dev       # micro-benchmarks in bench/
   catch2                 # unit and integration tests
