@@ -161,13 +161,42 @@ void write_dead_letter(self_ptr self, const topic_partition& tp, owned_t& o,
     err = make_error(errc::invalid_argument, "no dead-letter producer");
   else
     err = args.dead_letters->publish_async(dl, std::move(done));
-  if (err) {
-    // Could not even be accepted: try again shortly (soon when the dead-letter lane is merely
-    // full: a burst of dead letters). The key stays blocked, nothing is lost.
-    auto pause = std::chrono::milliseconds{is(err, errc::timeout) ? 2 : 100};
-    self->delayed_send(
-        self, pause,
-        dead_letter_written{tp.topic, tp.partition, o.assignment, head->off, key, std::move(err)});
+  if (!err) return;
+  auto& st = self->state;
+  if (is(err, errc::timeout)) {
+    // The dead-letter lane is full (a burst): queue it; the next acknowledgement or one timer
+    // for the whole backlog tries again. A timer per refused event would flood the mailbox
+    // (thousands of retries every few ms) and starve the actors whose acknowledgements free
+    // the lane. The key stays blocked, nothing is lost.
+    st.dead_letter_backlog.push_back({tp, o.assignment, key});
+    if (!st.dead_letter_timer) {
+      st.dead_letter_timer = true;
+      self->delayed_send(self, std::chrono::milliseconds{5}, dead_letter_retry_atom::value);
+    }
+    return;
+  }
+  // Could not even be accepted for another reason: try again in a while.
+  self->delayed_send(
+      self, std::chrono::milliseconds{100},
+      dead_letter_written{tp.topic, tp.partition, o.assignment, head->off, key, std::move(err)});
+}
+
+/// Tries the queued dead letters again, oldest first, until the lane refuses one.
+void drain_dead_letters(self_ptr self) {
+  auto& st = self->state;
+  auto pending = std::move(st.dead_letter_backlog);
+  st.dead_letter_backlog.clear();
+  while (!pending.empty()) {
+    auto b = std::move(pending.front());
+    pending.pop_front();
+    auto it = st.partitions.find(b.tp);
+    if (it == st.partitions.end() || it->second.assignment != b.assignment) continue;
+    write_dead_letter(self, b.tp, it->second, b.key);
+    if (!st.dead_letter_backlog.empty()) {
+      // Refused again: the rest stays behind it, in order.
+      for (auto& rest : pending) st.dead_letter_backlog.push_back(std::move(rest));
+      return;
+    }
   }
 }
 
@@ -178,10 +207,6 @@ void on_dead_letter_written(self_ptr self, dead_letter_written& msg) {
   if (it == st.partitions.end() || it->second.assignment != msg.assignment) return;
   auto& o = it->second;
   if (msg.error) {
-    if (is(msg.error, errc::timeout)) {  // the dead-letter lane was full: a burst
-      write_dead_letter(self, tp, o, msg.key);
-      return;
-    }
     logger()->error(
         "group={} member={} topic={} partition={} offset={} "
         "event=dead_letter_failed action=retry error=\"{}\"",
@@ -200,6 +225,8 @@ void on_dead_letter_written(self_ptr self, dead_letter_written& msg) {
     if (!run(self, tp, o, decode(next->ref, tp), next->ref)) return;
   }
   progress(self, tp, o);
+  // Its acknowledgement freed a slot of the dead-letter lane.
+  if (!st.dead_letter_backlog.empty()) drain_dead_letters(self);
 }
 
 void on_retry_tick(self_ptr self) {
@@ -478,6 +505,14 @@ caf::behavior consumer_actor(consumer_actor_t* self, consumer_args args) {
       [self](revoke_partition& r) { on_revoke(self, r); },
       [self](delivery& d) { on_delivery(self, d); },
       [self](retry_tick_atom) { on_retry_tick(self); },
+      [self](dead_letter_retry_atom) {
+        self->state.dead_letter_timer = false;
+        drain_dead_letters(self);
+        if (!self->state.dead_letter_backlog.empty() && !self->state.dead_letter_timer) {
+          self->state.dead_letter_timer = true;
+          self->delayed_send(self, std::chrono::milliseconds{5}, dead_letter_retry_atom::value);
+        }
+      },
       [self](dead_letter_written& msg) { on_dead_letter_written(self, msg); },
       [self](join_atom) { join(self); },
       [self](stop_atom) -> caf::result<ok_atom> {

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -105,6 +106,15 @@ struct consumer_state {
   member_instruments inst;
   std::map<topic_partition, owned> partitions;
   std::optional<std::chrono::steady_clock::time_point> timer_due;
+  /// Given-up events whose dead letter the full dead-letter lane refused, oldest first: one
+  /// timer (or the next dead letter's acknowledgement) tries them again, not a timer each.
+  struct blocked_dead_letter {
+    topic_partition tp;
+    epoch assignment;
+    std::string key;
+  };
+  std::deque<blocked_dead_letter> dead_letter_backlog;
+  bool dead_letter_timer = false;
   int join_attempts = 0;
   caf::actor_addr lost_coordinator;  ///< set while looking for its successor
 };

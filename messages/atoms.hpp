@@ -19,6 +19,7 @@ using linger_tick_atom = caf::atom_constant<caf::atom("h_linger")>;
 using restart_atom = caf::atom_constant<caf::atom("h_restart")>;
 /// A member's timer: run the retries that are due.
 using retry_tick_atom = caf::atom_constant<caf::atom("h_retry")>;
+using dead_letter_retry_atom = caf::atom_constant<caf::atom("h_dlretry")>;
 /// A member (re)joins its group.
 using join_atom = caf::atom_constant<caf::atom("h_join")>;
 /// A producer's timer: ask the registry again for a topic whose partition restarted.
