@@ -14,7 +14,7 @@ std::string rfc3339(timestamp t) {
   auto ms = static_cast<int>((t.value / 1'000'000) % 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[32];
+  char buf[64];  // room for any int the format could meet (-Wformat-truncation)
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;

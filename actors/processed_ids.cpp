@@ -31,10 +31,14 @@ uint64_t processed_ids::fingerprint(const event_id& id) const {
   return fp == 0 ? 1 : fp;
 }
 
+namespace {
+__extension__ using uint128 = unsigned __int128;  // GCC and clang have it; -Wpedantic does not
+}  // namespace
+
 size_t processed_ids::home(uint64_t fp) const {
   // The fingerprint's top bits scaled to the table size (Lemire's fast range): no modulo, and
   // the home of a stored entry is computable from the entry alone (backward shift needs it).
-  auto top = static_cast<unsigned __int128>(fp << index_bits_);
+  auto top = static_cast<uint128>(fp << index_bits_);
   return static_cast<size_t>((top * table_.size()) >> 64);
 }
 
