@@ -10,33 +10,60 @@ namespace herald {
 
 const char* to_string(errc x) {
   switch (x) {
-    case errc::none: return "none";
-    case errc::unknown_topic: return "unknown_topic";
-    case errc::topic_exists: return "topic_exists";
-    case errc::invalid_topic_name: return "invalid_topic_name";
-    case errc::invalid_partition_count: return "invalid_partition_count";
-    case errc::invalid_config: return "invalid_config";
-    case errc::invalid_event: return "invalid_event";
-    case errc::event_too_large: return "event_too_large";
-    case errc::invalid_json: return "invalid_json";
-    case errc::member_exists: return "member_exists";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::timeout: return "timeout";
-    case errc::shutting_down: return "shutting_down";
-    case errc::corrupt_batch: return "corrupt_batch";
-    case errc::offset_out_of_range: return "offset_out_of_range";
-    case errc::fenced: return "fenced";
-    case errc::handler_failed: return "handler_failed";
-    case errc::storage_failure: return "storage_failure";
-    case errc::unknown_partition: return "unknown_partition";
-    case errc::producer_closed: return "producer_closed";
-    case errc::escalated: return "escalated";
-    case errc::version_conflict: return "version_conflict";
-    case errc::command_rejected: return "command_rejected";
-    case errc::invalid_schema: return "invalid_schema";
-    case errc::incompatible_schema: return "incompatible_schema";
-    case errc::schema_violation: return "schema_violation";
-    case errc::unknown_schema: return "unknown_schema";
+    case errc::none:
+      return "none";
+    case errc::unknown_topic:
+      return "unknown_topic";
+    case errc::topic_exists:
+      return "topic_exists";
+    case errc::invalid_topic_name:
+      return "invalid_topic_name";
+    case errc::invalid_partition_count:
+      return "invalid_partition_count";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::invalid_event:
+      return "invalid_event";
+    case errc::event_too_large:
+      return "event_too_large";
+    case errc::invalid_json:
+      return "invalid_json";
+    case errc::member_exists:
+      return "member_exists";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::timeout:
+      return "timeout";
+    case errc::shutting_down:
+      return "shutting_down";
+    case errc::corrupt_batch:
+      return "corrupt_batch";
+    case errc::offset_out_of_range:
+      return "offset_out_of_range";
+    case errc::fenced:
+      return "fenced";
+    case errc::handler_failed:
+      return "handler_failed";
+    case errc::storage_failure:
+      return "storage_failure";
+    case errc::unknown_partition:
+      return "unknown_partition";
+    case errc::producer_closed:
+      return "producer_closed";
+    case errc::escalated:
+      return "escalated";
+    case errc::version_conflict:
+      return "version_conflict";
+    case errc::command_rejected:
+      return "command_rejected";
+    case errc::invalid_schema:
+      return "invalid_schema";
+    case errc::incompatible_schema:
+      return "incompatible_schema";
+    case errc::schema_violation:
+      return "schema_violation";
+    case errc::unknown_schema:
+      return "unknown_schema";
   }
   return "unknown_error_code";
 }

@@ -43,9 +43,9 @@ using header_list = std::vector<header>;
 
 /// Limits of the encoding; the runtime's max_event_bytes bounds the whole event further.
 namespace limits {
-constexpr size_t max_string = 65535;      ///< type, key, ids, traceparent, header key/value
-constexpr size_t max_headers = 65535;     ///< free-form headers per event
-constexpr size_t max_topic_name = 249;    ///< same limit as Kafka
+constexpr size_t max_string = 65535;    ///< type, key, ids, traceparent, header key/value
+constexpr size_t max_headers = 65535;   ///< free-form headers per event
+constexpr size_t max_topic_name = 249;  ///< same limit as Kafka
 }  // namespace limits
 
 class event_view;
@@ -178,9 +178,7 @@ class event_view {
   herald::timestamp time() const { return time_; }
   partition_id partition() const { return partition_; }
   herald::offset offset() const { return offset_; }
-  std::string_view correlation_id() const {
-    return correlation_self_ ? id_text() : correlation_;
-  }
+  std::string_view correlation_id() const { return correlation_self_ ? id_text() : correlation_; }
   std::string_view causation_id() const { return causation_; }
   std::string_view traceparent() const { return traceparent_; }
   uint32_t schema_version() const { return schema_version_; }
