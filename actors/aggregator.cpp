@@ -348,51 +348,31 @@ void pump(self_ptr self) {
 
 void scan_outputs(self_ptr self) {
   auto& st = self->state;
-  self->request(st.args.registry, std::chrono::seconds{10}, get_topic{st.args.spec.output_topic})
-      .then(
-          [self](topic_metadata& md) {
-            auto left = std::make_shared<size_t>(md.partitions.size());
-            auto finish = [self]() {
-              auto& st = self->state;
-              st.ready = true;
-              st.args.probe->ready.fetch_add(1);
-              logger()->info("aggregator={} event=ready keys_emitted_before={}", st.args.spec.name,
-                             st.emitted.size());
-              pump(self);
-            };
-            if (*left == 0) {
-              finish();
-              return;
-            }
-            for (size_t i = 0; i < md.partitions.size(); ++i) {
-              auto r = std::make_shared<log_reader<aggregator_actor_t>>();
-              r->self = self;
-              r->partition = md.partitions[i];
-              r->topic = md.name;
-              r->p = partition_id{static_cast<int32_t>(i)};
-              r->until = offset{-1};
-              r->each = [self](const event_view& v) {
-                auto& st = self->state;
-                auto src = v.header(agg_header::source);
-                if (!src || *src != st.args.spec.name) return;
-                auto ver = v.header(agg_header::version);
-                if (!ver) return;
-                uint64_t n = 0;
-                std::from_chars(ver->data(), ver->data() + ver->size(), n);
-                auto& mark = st.emitted[std::string{v.key()}];
-                mark = std::max(mark, n);
-              };
-              r->done = [self, left, finish](caf::error err) {
-                if (err) {
-                  fail(self, "reading the output topic", err);
-                  return;
-                }
-                if (--*left == 0) finish();
-              };
-              r->start(offset{-1});
-            }
-          },
-          [self](caf::error& err) { fail(self, "looking up the output topic", err); });
+  read_whole_topic(
+      self, st.args.registry, st.args.spec.output_topic,
+      [self](const event_view& v) {
+        auto& st = self->state;
+        auto src = v.header(agg_header::source);
+        if (!src || *src != st.args.spec.name) return;
+        auto ver = v.header(agg_header::version);
+        if (!ver) return;
+        uint64_t n = 0;
+        std::from_chars(ver->data(), ver->data() + ver->size(), n);
+        auto& mark = st.emitted[std::string{v.key()}];
+        mark = std::max(mark, n);
+      },
+      [self](caf::error err) {
+        if (err) {
+          fail(self, "reading the output topic", err);
+          return;
+        }
+        auto& st = self->state;
+        st.ready = true;
+        st.args.probe->ready.fetch_add(1);
+        logger()->info("aggregator={} event=ready keys_emitted_before={}", st.args.spec.name,
+                       st.emitted.size());
+        pump(self);
+      });
 }
 
 /// Outputs of a previous incarnation still in flight would be missed by the scan and emitted

@@ -14,6 +14,7 @@
 
 #include "messages/partition.hpp"
 #include "messages/record_batch.hpp"
+#include "messages/topic.hpp"
 
 namespace herald {
 
@@ -68,5 +69,43 @@ struct log_reader : std::enable_shared_from_this<log_reader<Self>> {
             [me](caf::error& err) { me->done(std::move(err)); });
   }
 };
+
+/// Reads every retained event of every partition of `topic_name` (as far as each log ends when
+/// its first read reports it), calling `each` per event; then `done` once: with none after the
+/// last partition, or with the first error (looking the topic up, or reading a partition).
+template <class Self>
+void read_whole_topic(Self* self, const caf::actor& registry, const std::string& topic_name,
+                      std::function<void(const event_view&)> each,
+                      std::function<void(caf::error)> done) {
+  self->request(registry, std::chrono::seconds{10}, get_topic{topic_name})
+      .then(
+          [self, each, done](topic_metadata& md) {
+            auto left = std::make_shared<size_t>(md.partitions.size());
+            if (*left == 0) {
+              done(caf::none);
+              return;
+            }
+            auto failed = std::make_shared<bool>(false);
+            for (size_t i = 0; i < md.partitions.size(); ++i) {
+              auto r = std::make_shared<log_reader<Self>>();
+              r->self = self;
+              r->partition = md.partitions[i];
+              r->topic = md.name;
+              r->p = partition_id{static_cast<int32_t>(i)};
+              r->each = each;
+              r->done = [left, failed, done](caf::error err) {
+                if (*failed) return;
+                if (err) {
+                  *failed = true;
+                  done(std::move(err));
+                } else if (--*left == 0) {
+                  done(caf::none);
+                }
+              };
+              r->start(offset{-1});
+            }
+          },
+          [done](caf::error& err) { done(std::move(err)); });
+}
 
 }  // namespace herald

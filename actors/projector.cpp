@@ -186,45 +186,28 @@ void pump(self_ptr self) {
 /// At start: which input events <topic>.dlq holds for this projection already.
 void read_dead_letters(self_ptr self, std::function<void()> then) {
   auto& st = self->state;
-  self->request(st.args.registry, std::chrono::seconds{10},
-                get_topic{dead_letter_topic(st.args.topic)})
-      .then(
-          [self, then](topic_metadata& md) {
-            auto left = std::make_shared<size_t>(md.partitions.size());
-            if (*left == 0) {
-              then();
-              return;
-            }
-            for (size_t i = 0; i < md.partitions.size(); ++i) {
-              auto r = std::make_shared<log_reader<projector_actor_t>>();
-              r->self = self;
-              r->partition = md.partitions[i];
-              r->topic = md.name;
-              r->p = partition_id{static_cast<int32_t>(i)};
-              r->each = [self](const event_view& v) {
-                auto& st = self->state;
-                auto g = v.header(dlq_header::group);
-                auto t = v.header(dlq_header::topic);
-                auto part = v.header(dlq_header::partition);
-                auto off = v.header(dlq_header::offset);
-                if (!g || *g != st.args.name || !t || *t != st.args.topic || !part || !off) return;
-                int32_t pv = -1;
-                int64_t ov = -1;
-                std::from_chars(part->data(), part->data() + part->size(), pv);
-                std::from_chars(off->data(), off->data() + off->size(), ov);
-                st.dead.insert({pv, ov});
-              };
-              r->done = [self, left, then](caf::error err) {
-                if (err) {
-                  fail(self, "reading the dead-letter topic", err);
-                  return;
-                }
-                if (--*left == 0) then();
-              };
-              r->start(offset{-1});
-            }
-          },
-          [self](caf::error& err) { fail(self, "looking up the dead-letter topic", err); });
+  read_whole_topic(
+      self, st.args.registry, dead_letter_topic(st.args.topic),
+      [self](const event_view& v) {
+        auto& st = self->state;
+        auto g = v.header(dlq_header::group);
+        auto t = v.header(dlq_header::topic);
+        auto part = v.header(dlq_header::partition);
+        auto off = v.header(dlq_header::offset);
+        if (!g || *g != st.args.name || !t || *t != st.args.topic || !part || !off) return;
+        int32_t pv = -1;
+        int64_t ov = -1;
+        std::from_chars(part->data(), part->data() + part->size(), pv);
+        std::from_chars(off->data(), off->data() + off->size(), ov);
+        st.dead.insert({pv, ov});
+      },
+      [self, then = std::move(then)](caf::error err) {
+        if (err) {
+          fail(self, "reading the dead-letter topic", err);
+          return;
+        }
+        then();
+      });
 }
 
 /// At start: every partition from the model's position to the log end.
